@@ -1,0 +1,1 @@
+"""The `kgsentinel` command line: a thin Typer layer over the library."""

@@ -1,0 +1,274 @@
+"""Workspace configuration (``kgsentinel.toml``): typed, validated when loaded.
+
+Each setting is declared once, with its default and its help text; the commented
+``kgsentinel.toml`` that ``kgsentinel init`` writes is generated from these
+declarations, so the file and the code cannot drift apart. Environment variables
+override the store location and endpoint (``KGSENTINEL_STORE_PATH``,
+``KGSENTINEL_STORE_URL``, ``KGSENTINEL_STORE_UPDATE_URL``,
+``KGSENTINEL_STORE_GSP_URL``); secrets come only from the environment.
+
+Example:
+    >>> config = Config.model_validate({"store": {"backend": "embedded"}})
+    >>> config.store.path
+    '.kgsentinel/store'
+    >>> load_config(None, {"KGSENTINEL_STORE_URL": "http://localhost:7878/query"}).store.backend
+    'sparql'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from kgsentinel.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILE",
+    "Config",
+    "ProjectConfig",
+    "StoreConfig",
+    "config_template",
+    "load_config",
+    "store_overrides",
+]
+
+CONFIG_FILE = "kgsentinel.toml"
+_SECRET_KEYS = {"token", "password", "secret", "api_key"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ProjectConfig(_Section):
+    """What this workspace is."""
+
+    name: str = Field("kgsentinel", description="A short name for this workspace.", min_length=1)
+
+
+class StoreConfig(_Section):
+    """Where the knowledge graph lives."""
+
+    backend: Literal["embedded", "sparql"] = Field(
+        "embedded",
+        description=(
+            "embedded: Oxigraph on disk in this workspace, no server needed. "
+            "sparql: any SPARQL 1.1 endpoint (Oxigraph server, Fuseki, GraphDB, Virtuoso, ...)."
+        ),
+    )
+    path: str = Field(
+        ".kgsentinel/store",
+        description="Folder of the embedded store, relative to this file. "
+        "Env: KGSENTINEL_STORE_PATH.",
+        min_length=1,
+    )
+    query_url: str | None = Field(
+        None,
+        description="SPARQL query endpoint (backend = sparql). Env: KGSENTINEL_STORE_URL.",
+    )
+    update_url: str | None = Field(
+        None,
+        description="SPARQL update endpoint; by default .../update when query_url ends in "
+        "/query, else query_url itself. Env: KGSENTINEL_STORE_UPDATE_URL.",
+    )
+    gsp_url: str | None = Field(
+        None,
+        description="Graph Store Protocol endpoint for bulk loads; by default .../store when "
+        "query_url ends in /query. Env: KGSENTINEL_STORE_GSP_URL.",
+    )
+    union: Literal["list", "server"] = Field(
+        "list",
+        description="How queries see all graphs at once: list (kgsentinel names every graph "
+        "in the request; works anywhere) or server (the endpoint already unions them).",
+    )
+    token_env: str = Field(
+        "KGSENTINEL_STORE_TOKEN",
+        description="Environment variable holding a bearer token for the endpoint "
+        "(secrets never go in this file).",
+    )
+    username_env: str = Field(
+        "KGSENTINEL_STORE_USER",
+        description="Environment variable holding a user name for HTTP basic auth.",
+    )
+    password_env: str = Field(
+        "KGSENTINEL_STORE_PASSWORD",
+        description="Environment variable holding the password for HTTP basic auth.",
+    )
+    timeout: float = Field(60.0, gt=0, description="Seconds to wait for the endpoint.")
+
+    @field_validator("query_url", "update_url", "gsp_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_given(self) -> StoreConfig:
+        if self.backend == "sparql" and not self.query_url:
+            raise ValueError("backend = 'sparql' needs query_url (or KGSENTINEL_STORE_URL)")
+        return self
+
+
+class Config(_Section):
+    """All settings of a workspace."""
+
+    project: ProjectConfig = Field(default_factory=ProjectConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``kgsentinel.toml``; errors name the file, key, value and fix.
+
+    ``KGSENTINEL_STORE_*`` variables in ``env`` override the store settings. With
+    ``path=None`` (no workspace) the defaults and the overrides are used.
+    """
+    data = _read_toml(path) if path is not None else {}
+    overrides = store_overrides(env or {})
+    if overrides:
+        store = data.get("store")
+        data["store"] = {**(store if isinstance(store, dict) else {}), **overrides}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        where = str(path) if path is not None else "settings"
+        if overrides:
+            where += " (with KGSENTINEL_STORE_* overrides)"
+        raise ConfigError(_describe(where, exc)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; run `kgsentinel init` to create one") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc} (fix the TOML syntax)") from None
+    _reject_secrets(path, data)
+    return data
+
+
+def store_overrides(env: Mapping[str, str]) -> dict[str, str]:
+    """Store settings taken from ``KGSENTINEL_STORE_*`` environment variables.
+
+    Example:
+        >>> store_overrides({"KGSENTINEL_STORE_PATH": "/data/kg"})
+        {'backend': 'embedded', 'path': '/data/kg'}
+    """
+    overrides: dict[str, str] = {}
+    if env.get("KGSENTINEL_STORE_PATH"):
+        overrides.update(backend="embedded", path=env["KGSENTINEL_STORE_PATH"])
+    if env.get("KGSENTINEL_STORE_URL"):
+        overrides.update(backend="sparql", query_url=env["KGSENTINEL_STORE_URL"])
+    for key in ("update_url", "gsp_url"):
+        value = env.get(f"KGSENTINEL_STORE_{key.upper()}")
+        if value:
+            overrides[key] = value
+    return overrides
+
+
+def _reject_secrets(path: Path, data: Mapping[str, Any], prefix: str = "") -> None:
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            _reject_secrets(path, value, f"{prefix}{key}.")
+        elif key.lower() in _SECRET_KEYS:
+            raise ConfigError(
+                f"{path}: {prefix}{key}: secrets do not belong in {CONFIG_FILE}; "
+                f"put it in an environment variable and name it with {key.lower()}_env"
+            )
+
+
+def _describe(where: str, exc: ValidationError) -> str:
+    """One line for the first validation error (and how many more there are)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    location = [str(part) for part in first["loc"]]
+    key = _key_name(location)
+    message = _explain(first, location)
+    silent = first["type"] in ("missing", "extra_forbidden") or isinstance(first["input"], dict)
+    shown = "" if silent else f" = {first['input']!r}"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {key}{shown}: {message}{more}"
+
+
+def _key_name(location: list[str]) -> str:
+    if not location:
+        return "settings"
+    if len(location) == 1:
+        return f"[{location[0]}]"
+    return f"[{'.'.join(location[:-1])}] {location[-1]}"
+
+
+def _explain(error: Any, location: list[str]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(location[:-1])
+        return f"unknown setting; allowed here: {', '.join(allowed)}"
+    if kind == "literal_error":
+        return f"not allowed; use one of {error['ctx']['expected']}"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    text = re.sub(r"\w+Config\b", "table", str(error["msg"]).rstrip("."))
+    return text[:1].lower() + text[1:]
+
+
+def _allowed_keys(section: list[str]) -> list[str]:
+    model: type[BaseModel] = Config
+    for name in section:
+        annotation = model.model_fields[name].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def config_template(name: str = "kgsentinel") -> str:
+    """The commented ``kgsentinel.toml`` that ``kgsentinel init`` writes.
+
+    Every setting appears with its help text and default; optional ones are
+    commented out.
+
+    Example:
+        >>> "[store]" in config_template() and 'backend = "embedded"' in config_template()
+        True
+    """
+    lines = [
+        f"# {CONFIG_FILE}: settings of this kgsentinel workspace.",
+        "# Every setting is listed with its default; uncomment a line to change it.",
+        "# Secrets (tokens, passwords) never go here: name an environment variable instead.",
+    ]
+    for section, field in Config.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type)
+        assert issubclass(model, BaseModel)
+        lines += ["", f"[{section}]", f"# {(model.__doc__ or '').strip()}"]
+        for key, setting in model.model_fields.items():
+            lines += [f"# {setting.description}"]
+            default = name if (section, key) == ("project", "name") else setting.default
+            lines.append(_toml_line(key, default, always=(section, key) in _WRITTEN))
+    return "\n".join(lines) + "\n"
+
+
+_WRITTEN = {("project", "name"), ("store", "backend"), ("store", "path")}
+
+
+def _toml_line(key: str, value: Any, *, always: bool) -> str:
+    if value is None:
+        return f'# {key} = "http://localhost:7878/query"' if key == "query_url" else f"# {key} ="
+    rendered = json.dumps(value) if isinstance(value, str) else str(value).lower()
+    return f"{key} = {rendered}" if always else f"# {key} = {rendered}"

@@ -1,0 +1,72 @@
+"""The one exception tree of kgsentinel.
+
+Library code raises these; the CLI turns them into one line and exit code 1.
+Every message says what went wrong and, where there is one, the fix.
+
+::
+
+    KgsentinelError
+    ├── ConfigError            bad or missing kgsentinel.toml, bad setting
+    ├── WorkspaceError         no workspace where one is needed, cannot create one
+    ├── StoreError             the graph store failed
+    │   ├── StoreLockedError   an embedded store is held by another process
+    │   └── EndpointError      a remote SPARQL endpoint failed or refused
+    ├── QueryError             a SPARQL query or update is invalid
+    └── RdfError               an RDF file or term is invalid
+        └── InvalidIriError    a value cannot be written as an IRI
+
+Example:
+    >>> from kgsentinel.errors import KgsentinelError, QueryError
+    >>> issubclass(QueryError, KgsentinelError)
+    True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "EndpointError",
+    "InvalidIriError",
+    "KgsentinelError",
+    "QueryError",
+    "RdfError",
+    "StoreError",
+    "StoreLockedError",
+    "WorkspaceError",
+]
+
+
+class KgsentinelError(Exception):
+    """Base class of every error kgsentinel raises on purpose."""
+
+
+class ConfigError(KgsentinelError):
+    """The workspace configuration is missing, unreadable or invalid."""
+
+
+class WorkspaceError(KgsentinelError):
+    """No workspace where one is needed, or one cannot be created."""
+
+
+class StoreError(KgsentinelError):
+    """The graph store failed to read or write."""
+
+
+class StoreLockedError(StoreError):
+    """An embedded store is already open in another process."""
+
+
+class EndpointError(StoreError):
+    """A remote SPARQL endpoint could not be reached or answered with an error."""
+
+
+class QueryError(KgsentinelError):
+    """A SPARQL query or update is invalid (syntax, unknown prefix, bad parameter)."""
+
+
+class RdfError(KgsentinelError):
+    """An RDF document or term is invalid."""
+
+
+class InvalidIriError(RdfError):
+    """A value cannot be written as an absolute IRI."""

@@ -1,0 +1,612 @@
+"""The one place kgsentinel writes RDF as text: a vectorised N-Quads serialiser.
+
+Batch ingest turns a long table (one row per quad) into an N-Quads document and
+hands it to ``pyoxigraph.Store.bulk_load``. Everything is checked per distinct
+value with pandas string operations, then spread back to the rows by integer
+codes, so a column holding one predicate for a million rows is checked once.
+
+Rows that cannot be written are never fixed silently: they go to
+``NQuadsBatch.rejects`` with the column and a reason, and are left out of the
+text. The checks follow what pyoxigraph's own parser accepts, which is stricter
+than the N-Quads grammar alone: IRIs must be valid RFC 3987 IRIs and language
+tags well-formed RFC 5646 tags, otherwise one bad row would fail a whole
+``bulk_load``.
+
+Example:
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "subject": ["https://ex.org/p/1", "not an iri"],
+    ...     "predicate": "https://ex.org/name",
+    ...     "object": ["Rose \\"No. 5\\"", "x"],
+    ...     "object_kind": "literal",
+    ... })
+    >>> batch = to_nquads(frame)
+    >>> print(batch.text, end="")
+    <https://ex.org/p/1> <https://ex.org/name> "Rose \\"No. 5\\"" .
+    >>> batch.rejects.reason[0]
+    'subject "not an iri" is not an absolute IRI (needs a scheme such as https:)'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kgsentinel.errors import InvalidIriError, RdfError
+
+__all__ = [
+    "NQuadsBatch",
+    "check_iris",
+    "escape_literal",
+    "nquads_literal",
+    "to_nquads",
+]
+
+# --- grammar ------------------------------------------------------------------------------
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_NEEDS_LANGUAGE = (_RDF + "langString", _RDF + "dirLangString")
+
+_HEXDIG = "0-9A-Fa-f"
+_PCT = f"%[{_HEXDIG}]{{2}}"
+_UCSCHAR = "".join(
+    f"{chr(lo)}-{chr(hi)}"
+    for lo, hi in [(0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF)]
+    + [(plane << 16, (plane << 16) | 0xFFFD) for plane in range(1, 14)]
+    + [(0xE1000, 0xEFFFD)]
+)
+_IPRIVATE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+_UNRESERVED = r"A-Za-z0-9._~\-"
+_SUB_DELIMS = "!$&'()*+,;="
+_IUNRESERVED = _UNRESERVED + _UCSCHAR
+
+
+def _chars(extra: str) -> str:
+    """Zero or more IRI characters: iunreserved, sub-delims, ``extra``, or %XX."""
+    return f"(?:[{_IUNRESERVED}{_SUB_DELIMS}{extra}]|{_PCT})*"
+
+
+_H16 = f"[{_HEXDIG}]{{1,4}}"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = rf"(?:{_H16}:{_H16}|{_OCTET}(?:\.{_OCTET}){{3}})"
+_IPV6 = "|".join(
+    [
+        rf"(?:{_H16}:){{6}}{_LS32}",
+        rf"::(?:{_H16}:){{5}}{_LS32}",
+        rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+    ]
+    + [rf"(?:(?:{_H16}:){{0,{k - 1}}}{_H16})?::(?:{_H16}:){{{3 - k}}}{_LS32}" for k in (2, 3)]
+    + [
+        rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+        rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+        rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+        rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+    ]
+)
+_IP_LITERAL = rf"\[(?:{_IPV6}|[vV][{_HEXDIG}]+\.[{_UNRESERVED}{_SUB_DELIMS}:]+)\]"
+_HOST = rf"(?:{_IP_LITERAL}|{_chars('')})"
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*"
+# One pattern per IRI part, as pyoxigraph (oxiri) splits and checks them.
+_PART_RES = {
+    "authority": re.compile(rf"//(?:{_chars(':')}@)?{_HOST}(?::[0-9]*)?"),
+    "path": re.compile(_chars(":@/")),
+    "query": re.compile(rf"\?{_chars(':@/?' + _IPRIVATE)}"),
+    "fragment": re.compile(rf"#{_chars(':@/?')}"),
+}
+_IRI_RE = re.compile(
+    rf"{_SCHEME}:(?:{_PART_RES['authority'].pattern}(?:/{_chars(':@/')})?|(?!//){_chars(':@/')})"
+    rf"(?:{_PART_RES['query'].pattern})?(?:{_PART_RES['fragment'].pattern})?"
+)
+_IRI_PARTS = re.compile(
+    r"(?P<scheme>[^:]*):(?P<authority>//[^/?#]*)?(?P<path>[^?#]*)"
+    r"(?P<query>\?[^#]*)?(?P<fragment>#.*)?",
+    re.DOTALL,
+)
+# Characters no part of an IRI may hold (N-Quads IRIREF forbids some of them too).
+_NOT_IRI_CHAR = re.compile(
+    rf"[^{_IUNRESERVED}{_SUB_DELIMS}{_IPRIVATE}:@/?#\[\]%]", re.DOTALL
+)
+_BAD_PERCENT = re.compile(f"%(?![{_HEXDIG}]{{2}})")
+
+# Blank node labels as pyoxigraph reads them (PN_CHARS_U without ':').
+_PN_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_PN_CHARS = _PN_BASE + r"_\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_BNODE_RE = re.compile(rf"_:[{_PN_BASE}_0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?")
+
+# Well-formed RFC 5646 language tags, as pyoxigraph (oxilangtag) accepts them.
+_GRANDFATHERED = ["art-lojban", "cel-gaulish", "en-GB-oed", "i-ami", "i-bnn", "i-default", "i-enochian", "i-hak", "i-klingon", "i-lux", "i-mingo", "i-navajo", "i-pwn", "i-tao", "i-tay", "i-tsu", "no-bok", "no-nyn", "sgn-BE-FR", "sgn-BE-NL", "sgn-CH-DE", "zh-guoyu", "zh-hakka", "zh-min", "zh-min-nan", "zh-xiang"]
+_PRIVATE_USE = r"[xX](?:-[A-Za-z0-9]{1,8})+"
+_LANGTAG = (
+    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z][A-Za-z0-9]{4,7}|[0-9][A-Za-z0-9]{3,7}))*"
+    r"(?:-[0-9A-WYZa-wyz](?:-[A-Za-z0-9]{2,8})+)*"
+    rf"(?:-{_PRIVATE_USE})?"
+)
+_LANGUAGE_RE = re.compile(
+    "|".join([*map(re.escape, _GRANDFATHERED), _PRIVATE_USE, _LANGTAG]), re.IGNORECASE
+)
+
+# Escapes for STRING_LITERAL_QUOTE. Beyond the required \\ \" \n \r, every control
+# character and every character str.splitlines() breaks on is escaped, so each quad
+# stays on one line for any line-based tool. Lone surrogates only reach this table when
+# a value is shown in a reject reason; literals holding them are rejected first.
+_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r"}
+_ESCAPES[ord("\t")] = "\\t"
+for _code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000)]:
+    _ESCAPES.setdefault(_code, f"\\u{_code:04X}")
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SHOWN_CHARS = 60
+
+_REQUIRED = ("subject", "predicate", "object", "object_kind")
+_OPTIONAL = ("datatype", "language", "graph")
+_KINDS = ("iri", "literal", "bnode")
+
+
+# --- public API ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class NQuadsBatch:
+    """An N-Quads document for ``Store.bulk_load`` and the rows left out of it.
+
+    ``text`` holds one line per accepted row. ``rejects`` has columns ``row`` (the
+    input index label), ``field`` and ``reason``; a row with several problems has
+    several reject lines, so ``accepted + rejects.row.nunique() == len(frame)``.
+    """
+
+    text: str
+    accepted: int
+    rejects: pd.DataFrame
+
+    def to_bytes(self) -> bytes:
+        """The document as UTF-8, ready for ``bulk_load(..., format=RdfFormat.N_QUADS)``.
+
+        Example:
+            >>> NQuadsBatch('<a:s> <a:p> "é" .\\n', 1, pd.DataFrame()).to_bytes()
+            b'<a:s> <a:p> "\\xc3\\xa9" .\\n'
+        """
+        return self.text.encode("utf-8")
+
+
+def to_nquads(frame: pd.DataFrame) -> NQuadsBatch:
+    """Serialise a long table of quads to N-Quads, reporting rows that cannot be written.
+
+    Columns: ``subject`` (IRI or ``_:label``), ``predicate`` (IRI), ``object`` (lexical
+    value), ``object_kind`` (``"iri"``, ``"literal"`` or ``"bnode"``) and optionally
+    ``datatype`` (IRI; NA means xsd:string), ``language`` (tag; wins over datatype) and
+    ``graph`` (IRI; NA means the default graph). ``datatype`` and ``language`` are only
+    read for literal rows. Columns may be str, object or categorical.
+
+    Raises:
+        RdfError: a required column is missing, a column is not text, or the index
+            has duplicate labels (rejects name rows by label).
+
+    Example:
+        >>> frame = pd.DataFrame({
+        ...     "subject": ["https://ex.org/launch/1", "_:b1"],
+        ...     "predicate": "https://ex.org/market",
+        ...     "object": ["FR", "https://ex.org/market/fr"],
+        ...     "object_kind": ["literal", "iri"],
+        ...     "language": ["en", None],
+        ...     "graph": "https://ex.org/graph/plm",
+        ... })
+        >>> print(to_nquads(frame).text, end="")
+        <https://ex.org/launch/1> <https://ex.org/market> "FR"@en <https://ex.org/graph/plm> .
+        _:b1 <https://ex.org/market> <https://ex.org/market/fr> <https://ex.org/graph/plm> .
+    """
+    _check_frame(frame)
+    columns = {name: _column(frame, name) for name in _REQUIRED + _OPTIONAL}
+    parts = [
+        _subject_terms(columns["subject"]),
+        _iri_terms("predicate", columns["predicate"], required=True),
+        _object_terms(columns),
+        _iri_terms("graph", columns["graph"], required=False),
+    ]
+    problems = {field: why for part in parts for field, why in part.problems.items()}
+    rejected = np.zeros(len(frame), dtype=bool)
+    for why in problems.values():
+        rejected |= pd.notna(why)
+    keep = np.flatnonzero(~rejected)
+    return NQuadsBatch(
+        text=_join_lines([part.text[keep] for part in parts]),
+        accepted=len(keep),
+        rejects=_rejects_frame(frame.index, problems),
+    )
+
+
+def check_iris(values: pd.Series) -> pd.Series:
+    """Which values can be written as IRIs: absolute, RFC 3987 valid, nothing to escape.
+
+    NA and non-text values are invalid. Percent-encoding is the caller's job; a value
+    needing it is invalid, never encoded here.
+
+    Example:
+        >>> check_iris(pd.Series(["https://ex.org/a", "ex.org/a", "https://ex.org/a b"])).tolist()
+        [True, False, False]
+    """
+    codes, uniques = _encode(values)
+    valid = _spread(_iri_valid(uniques), codes, na=False)
+    return pd.Series(valid.astype(bool), index=values.index, name=values.name)
+
+
+def escape_literal(values: pd.Series) -> pd.Series:
+    """Escape text for the inside of an N-Quads ``"..."`` literal; NA stays NA.
+
+    Raises:
+        RdfError: a value is not text, or holds a lone surrogate (UTF-8 cannot encode it).
+
+    Example:
+        >>> print(escape_literal(pd.Series(['say "hi"\\n', "C:\\\\tmp"])).str.cat(sep=" | "))
+        say \\"hi\\"\\n | C:\\\\tmp
+    """
+    values = values.astype(object)
+    present = values.notna().to_numpy()
+    text = values[present]
+    why = _literal_problems(text)
+    if why.notna().any():
+        label = why.first_valid_index()
+        raise RdfError(f"cannot escape row {label!r}: {why[label]}")
+    out = values.copy()
+    out[present] = _escape(text)
+    return out
+
+
+def nquads_literal(value: str, datatype: str | None = None, language: str | None = None) -> str:
+    """One literal term in N-Quads syntax, through the same code as ``to_nquads``.
+
+    Raises:
+        InvalidIriError: ``datatype`` is not a valid absolute IRI.
+        RdfError: ``language`` is not a well-formed tag, or ``value`` cannot be encoded.
+
+    Example:
+        >>> nquads_literal('a "b"')
+        '"a \\\\"b\\\\""'
+        >>> nquads_literal("12", datatype="http://www.w3.org/2001/XMLSchema#integer")
+        '"12"^^<http://www.w3.org/2001/XMLSchema#integer>'
+        >>> nquads_literal("Bonjour", language="fr")
+        '"Bonjour"@fr'
+    """
+    def one(item: object) -> pd.Series:
+        return pd.Series([item], dtype=object)
+
+    terms = _literal_terms(one(value), one(datatype), one(language))
+    for field in ("object", "language", "datatype"):
+        why = terms.problems[field][0]
+        if pd.notna(why):
+            raise (InvalidIriError if field == "datatype" else RdfError)(why)
+    return str(terms.text[0])
+
+
+# --- rows and columns ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Terms:
+    """Rendered text per row (None where rejected) and reject reasons per field per row."""
+
+    text: np.ndarray
+    problems: dict[str, np.ndarray]
+
+
+def _check_frame(frame: pd.DataFrame) -> None:
+    missing = [name for name in _REQUIRED if name not in frame.columns]
+    if missing:
+        raise RdfError(
+            f"to_nquads needs columns {', '.join(_REQUIRED)}; missing {', '.join(missing)} "
+            f"(have: {', '.join(map(str, frame.columns)) or 'none'})"
+        )
+    if not frame.index.is_unique:
+        raise RdfError(
+            "the frame index has duplicate labels, so rejects could not name rows; "
+            "call frame.reset_index(drop=True) first"
+        )
+    for name in _REQUIRED + _OPTIONAL:
+        if name in frame.columns:
+            _check_dtype(name, frame[name])
+
+
+def _check_dtype(name: str, values: pd.Series) -> None:
+    dtype = values.dtype
+    textual = dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
+    if not textual and values.notna().any():
+        raise RdfError(
+            f"column {name!r} has dtype {dtype}, but N-Quads needs text; "
+            f"convert it first, e.g. frame[{name!r}].astype(str)"
+        )
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
+def _encode(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Integer code per row (-1 for NA) and the distinct values as an object Series."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        uniques = np.asarray(found, dtype=object)
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _spread(per_unique: pd.Series | np.ndarray, codes: np.ndarray, na: object) -> np.ndarray:
+    """Per-row values from per-distinct-value ones; ``na`` for rows coded -1."""
+    table = np.empty(len(per_unique) + 1, dtype=object)
+    table[:-1] = np.asarray(per_unique, dtype=object)
+    table[-1] = na
+    return table[codes]
+
+
+def _join_lines(columns: list[np.ndarray]) -> str:
+    """Interleave the term columns with separators and join them into one document."""
+    subject, predicate, obj, graph = columns
+    grid = np.empty((len(subject), 7), dtype=object)
+    grid[:, 0], grid[:, 2], grid[:, 4], grid[:, 5] = subject, predicate, obj, graph
+    grid[:, 1] = grid[:, 3] = " "
+    grid[:, 6] = " .\n"
+    return "".join(grid.ravel().tolist())
+
+
+def _rejects_frame(index: pd.Index, problems: dict[str, np.ndarray]) -> pd.DataFrame:
+    positions, fields, reasons = [], [], []
+    for rank, (field, why) in enumerate(problems.items()):
+        hit = np.flatnonzero(pd.notna(why))
+        positions.append(hit * len(problems) + rank)
+        fields.append(np.full(len(hit), field, dtype=object))
+        reasons.append(why[hit])
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    rows = np.concatenate(positions)[order] // len(problems)
+    return pd.DataFrame(
+        {
+            "row": pd.Series(index.take(rows), dtype=object),
+            "field": pd.Series(np.concatenate(fields)[order], dtype=object),
+            "reason": pd.Series(np.concatenate(reasons)[order], dtype=object),
+        }
+    )
+
+
+# --- terms --------------------------------------------------------------------------------
+
+
+def _iri_terms(field: str, values: pd.Series, *, required: bool) -> _Terms:
+    """``<iri>`` per row; the graph column gives `` <iri>`` and ``""`` for NA."""
+    codes, uniques = _encode(values)
+    why = _iri_problems(field, uniques)
+    left = "<" if required else " <"
+    text = _spread(_wrap(uniques, why.isna(), left, ">"), codes, na=None if required else "")
+    missing = f"{field} is missing (needs an absolute IRI)" if required else None
+    return _Terms(text, {field: _spread(why, codes, na=missing)})
+
+
+def _subject_terms(values: pd.Series) -> _Terms:
+    codes, uniques = _encode(values)
+    blank = pd.Series(False, index=uniques.index)
+    text = _text_only(uniques)
+    blank[text.index] = text.str.startswith("_:")
+    why = _iri_problems("subject", uniques[~blank])
+    why = pd.concat([why, _bnode_problems("subject", uniques[blank])]).reindex(uniques.index)
+    rendered = _wrap(uniques, why.isna() & ~blank, "<", ">").where(~blank, uniques)
+    missing = "subject is missing (needs an absolute IRI or a _:label)"
+    return _Terms(_spread(rendered, codes, na=None), {"subject": _spread(why, codes, missing)})
+
+
+def _object_terms(columns: dict[str, pd.Series]) -> _Terms:
+    """Objects by kind: ``<iri>``, ``_:label`` or a literal with its tag or datatype."""
+    n = len(columns["object"])
+    codes, uniques = _encode(columns["object_kind"])
+    kinds = _spread(uniques, codes, na=None)
+    text = np.full(n, None, dtype=object)
+    problems = {field: np.full(n, None, dtype=object) for field in ("object_kind", "object")}
+    problems |= {field: np.full(n, None, dtype=object) for field in ("datatype", "language")}
+    known = np.isin(kinds, _KINDS)
+    problems["object_kind"][~known] = _kind_problems(kinds[~known])
+    for kind in _KINDS:
+        rows = np.flatnonzero(kinds == kind)
+        if len(rows):
+            part = _render_kind(kind, {name: col.iloc[rows] for name, col in columns.items()})
+            text[rows] = part.text
+            for field, why in part.problems.items():
+                problems[field][rows] = why
+    return _Terms(text, problems)
+
+
+def _render_kind(kind: str, columns: dict[str, pd.Series]) -> _Terms:
+    if kind == "literal":
+        return _literal_terms(columns["object"], columns["datatype"], columns["language"])
+    if kind == "iri":
+        return _iri_terms("object", columns["object"], required=True)
+    codes, uniques = _encode(columns["object"])
+    why = _bnode_problems("object", uniques)
+    missing = "object is missing (a bnode object needs a _:label)"
+    return _Terms(_spread(uniques, codes, na=None), {"object": _spread(why, codes, missing)})
+
+
+def _literal_terms(values: pd.Series, datatype: pd.Series, language: pd.Series) -> _Terms:
+    codes, uniques = _encode(values)
+    why = _literal_problems(uniques)
+    quoted = _wrap(_escape_where(uniques, why.isna()), why.isna(), '"', '"')
+    missing = 'object is missing (a literal needs a lexical value; use "" for empty text)'
+    suffix, problems = _literal_suffixes(datatype, language)
+    body = _spread(quoted, codes, na=None)
+    text = np.full(len(body), None, dtype=object)
+    ok = pd.notna(body) & pd.notna(suffix)
+    text[ok] = body[ok] + suffix[ok]
+    return _Terms(text, {"object": _spread(why, codes, missing), **problems})
+
+
+def _literal_suffixes(datatype: pd.Series, language: pd.Series) -> tuple[np.ndarray, dict]:
+    """``@tag`` or ``^^<datatype>`` per row (``""`` for xsd:string) and their problems."""
+    lang_codes, langs = _encode(language)
+    lang_why = _language_problems(langs)
+    tags = _spread(_wrap(langs, lang_why.isna(), "@", ""), lang_codes, na=None)
+    dt_codes, types = _encode(datatype)
+    dt_why = _datatype_problems(types)
+    typed = _wrap(types, dt_why.isna(), "^^<", ">").where(types != _XSD_STRING, "")
+    has_tag = lang_codes >= 0
+    suffix = np.where(has_tag, tags, _spread(typed, dt_codes, na=""))
+    dt_rows = np.where(has_tag, None, _spread(dt_why, dt_codes, na=None))
+    return suffix, {"datatype": dt_rows, "language": _spread(lang_why, lang_codes, na=None)}
+
+
+def _wrap(values: pd.Series, ok: pd.Series, left: str, right: str) -> pd.Series:
+    """``left + value + right`` where ``ok``; None elsewhere."""
+    out = pd.Series(None, index=values.index, dtype=object)
+    if ok.any():
+        out[ok] = left + values[ok] + right
+    return out
+
+
+def _escape_where(values: pd.Series, ok: pd.Series) -> pd.Series:
+    out = values.copy()
+    if ok.any():
+        out[ok] = _escape(values[ok])
+    return out
+
+
+def _escape(values: pd.Series) -> pd.Series:
+    """Escape str values for STRING_LITERAL_QUOTE: the one escaping routine."""
+    needs = values.str.contains(_NEEDS_ESCAPE).to_numpy(dtype=bool)
+    if not needs.any():
+        return values
+    out = values.copy()
+    out[needs] = values[needs].str.translate(_ESCAPES)
+    return out
+
+
+# --- problems (one reason per distinct value; None where fine) ----------------------------
+
+
+def _text_only(values: pd.Series) -> pd.Series:
+    if pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty"):
+        return values
+    return values[[isinstance(value, str) for value in values]]
+
+
+def _no_problems(values: pd.Series) -> pd.Series:
+    return pd.Series(None, index=values.index, dtype=object)
+
+
+def _not_text(field: str, values: pd.Series) -> pd.Series:
+    """Reasons for the values that are not str (the rest stay None)."""
+    why = _no_problems(values)
+    other = values.drop(_text_only(values).index)
+    if len(other):
+        kind = other.map(lambda value: type(value).__name__)
+        why[other.index] = f"{field} " + other.map(repr) + " is not text (got " + kind + ")"
+    return why
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    """Values for a one-line message: cut to 60 characters and escaped."""
+    cut = values.str.slice(0, _SHOWN_CHARS)
+    cut = cut.where(values.str.len() <= _SHOWN_CHARS, cut + "…")
+    return _escape(cut)
+
+
+def _iri_valid(values: pd.Series) -> pd.Series:
+    valid = pd.Series(False, index=values.index)
+    text = _text_only(values)
+    valid[text.index] = text.str.fullmatch(_IRI_RE).to_numpy(dtype=bool)
+    return valid
+
+
+def _iri_problems(field: str, values: pd.Series) -> pd.Series:
+    why = _not_text(field, values)
+    text = _text_only(values)
+    bad = text[~text.str.fullmatch(_IRI_RE).to_numpy(dtype=bool)]
+    if len(bad):
+        why[bad.index] = f'{field} "' + _shown(bad) + '" ' + _iri_faults(bad)
+    return why
+
+
+def _iri_faults(bad: pd.Series) -> pd.Series:
+    """What is wrong with each invalid IRI, most basic fault first."""
+    parts = bad.str.extract(_IRI_PARTS)
+    fault = pd.Series(
+        "is not a valid IRI (RFC 3987); check where [ ] @ # and : appear", index=bad.index
+    )
+    for part in ("fragment", "query", "path", "authority"):
+        value = parts[part].dropna()
+        wrong = value[~value.str.fullmatch(_PART_RES[part]).to_numpy(dtype=bool)]
+        fault[wrong.index] = f"has an invalid {part} " + '"' + _shown(wrong) + '"'
+    percent = bad.str.contains(_BAD_PERCENT).to_numpy(dtype=bool)
+    fault[percent] = 'has a "%" not followed by two hex digits (write a literal % as %25)'
+    char = bad.str.extract(f"({_NOT_IRI_CHAR.pattern})", expand=False).dropna()
+    fault[char.index] = "contains " + char.map(_describe_char)
+    no_scheme = ~bad.str.match(f"{_SCHEME}:").to_numpy(dtype=bool)
+    fault[no_scheme] = "is not an absolute IRI (needs a scheme such as https:)"
+    return fault
+
+
+def _describe_char(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if _SURROGATE.match(char):
+        return f"a lone surrogate ({code}), which UTF-8 cannot encode"
+    encoded = "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+    return f"{char!r} ({code}), which IRIs cannot hold; percent-encode it as {encoded}"
+
+
+def _bnode_problems(field: str, values: pd.Series) -> pd.Series:
+    why = _not_text(field, values)
+    text = _text_only(values)
+    bad = text[~text.str.fullmatch(_BNODE_RE).to_numpy(dtype=bool)]
+    if len(bad):
+        why[bad.index] = (
+            f'{field} "' + _shown(bad) + '" is not a blank node label (write _: then letters, '
+            "digits, _ or -, with . and · only inside)"
+        )
+    return why
+
+
+def _literal_problems(values: pd.Series) -> pd.Series:
+    why = _not_text("object", values)
+    text = _text_only(values)
+    bad = text[text.str.contains(_SURROGATE).to_numpy(dtype=bool)]
+    if len(bad):
+        char = bad.str.extract(f"({_SURROGATE.pattern})", expand=False)
+        why[bad.index] = (
+            'object "' + _shown(bad) + '" contains ' + char.map(_describe_char)
+            + "; fix how the text was decoded"
+        )
+    return why
+
+
+def _language_problems(values: pd.Series) -> pd.Series:
+    why = _not_text("language", values)
+    text = _text_only(values)
+    bad = text[~text.str.fullmatch(_LANGUAGE_RE).to_numpy(dtype=bool)]
+    if len(bad):
+        why[bad.index] = (
+            'language "' + _shown(bad) + '" is not a well-formed BCP 47 tag '
+            "(e.g. en, en-US, zh-Hant-TW; subtags of at most 8 letters or digits)"
+        )
+    return why
+
+
+def _datatype_problems(values: pd.Series) -> pd.Series:
+    why = _iri_problems("datatype", values)
+    needs_tag = values.isin(_NEEDS_LANGUAGE).to_numpy(dtype=bool)
+    why[needs_tag] = "datatype " + values[needs_tag] + " needs a language tag; set language"
+    return why
+
+
+def _kind_problems(kinds: np.ndarray) -> np.ndarray:
+    allowed = '"iri", "literal" or "bnode"'
+    values = pd.Series(kinds, dtype=object)
+    why = pd.Series(f"object_kind is missing (use {allowed})", index=values.index)
+    given = values.dropna()
+    why[given.index] = "object_kind " + given.map(repr) + f" is not {allowed}"
+    return why.to_numpy(dtype=object)

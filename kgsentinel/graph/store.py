@@ -1,0 +1,393 @@
+"""The graph store interface that every backend implements.
+
+A store holds named graphs (one per source, plus anomalies, predictions, alerts
+and provenance). Queries see the union of all graphs by default. Every load goes
+first into a hidden staging graph and is then moved into place by one SPARQL
+Update, so readers never see a graph half-loaded and a failed load leaves the
+store as it was.
+
+Backends implement a handful of primitives (``_query``, ``_update``,
+``_bulk_load``, ``_add_quads``, ``_dump``, ``_named_graphs``); everything else is
+shared here, so both backends behave the same way.
+
+Example:
+    >>> from kgsentinel.graph import open_store
+    >>> with open_store(":memory:") as store:
+    ...     _ = store.load(b'<urn:x:a> a <urn:x:Product> .', format="turtle", graph="plm")
+    ...     [(g.name, g.triples) for g in store.graphs()]
+    [('plm', 1)]
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph as ox
+
+from kgsentinel.errors import QueryError, RdfError
+from kgsentinel.graph.binding import bind_values
+from kgsentinel.graph.results import QueryResult
+from kgsentinel.graph.terms import (
+    GRAPH_PREFIX,
+    STAGING_PREFIX,
+    graph_term,
+    rdf_format,
+    to_terms,
+)
+
+__all__ = ["GraphInfo", "GraphStore", "LoadReport", "Source", "StoreStats"]
+
+Source = str | Path | bytes
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_PARSER_PREFIX = re.compile(r"^Parser error (?:at|between) [^:]*: ")
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """One graph of the store: its IRI and size. The default graph has ``iri=None``."""
+
+    iri: str | None
+    triples: int
+
+    @property
+    def name(self) -> str:
+        """Short name for graphs under ``urn:kgsentinel:graph:``, else the IRI."""
+        if self.iri is None:
+            return "(default graph)"
+        return self.iri.removeprefix(GRAPH_PREFIX)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one load did: the graphs written and how many triples each now holds."""
+
+    source: str
+    graphs: dict[str, int]
+    replaced: bool
+
+    @property
+    def triples(self) -> int:
+        """Triples in the graphs written by the load."""
+        return sum(self.graphs.values())
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Triples per graph, and the most used classes and predicates."""
+
+    graphs: list[GraphInfo]
+    classes: list[tuple[str, int]] = field(default_factory=list)
+    predicates: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def triples(self) -> int:
+        """Triples in all graphs together."""
+        return sum(graph.triples for graph in self.graphs)
+
+
+class GraphStore(ABC):
+    """One RDF dataset of named graphs, read with SPARQL, written in atomic loads."""
+
+    #: where the store lives, for messages (a path or an endpoint URL)
+    location: str
+
+    # -- primitives each backend provides ------------------------------------------------
+
+    @abstractmethod
+    def _query(
+        self,
+        sparql: str,
+        terms: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal],
+        visible: list[ox.NamedNode | ox.DefaultGraph] | None,
+    ) -> QueryResult:
+        """Run a query whose default graph merges the ``visible`` graphs.
+
+        ``None`` means the union of all graphs (no staging graph exists then).
+        """
+
+    @abstractmethod
+    def _update(self, sparql: str) -> None:
+        """Run a SPARQL Update as one transaction."""
+
+    @abstractmethod
+    def _bulk_load(self, source: Source, fmt: ox.RdfFormat, graph: ox.NamedNode) -> None:
+        """Load a triples document into ``graph``, fast, not necessarily atomic."""
+
+    @abstractmethod
+    def _add_quads(self, quads: Iterable[ox.Quad]) -> None:
+        """Add quads in bulk (streamed; not necessarily atomic)."""
+
+    @abstractmethod
+    def _dump(self, graph: ox.NamedNode | None, fmt: ox.RdfFormat, out: IO[bytes]) -> None:
+        """Write one graph (or, with ``None``, every visible graph) to ``out``."""
+
+    @abstractmethod
+    def _named_graphs(self) -> list[ox.NamedNode]:
+        """Every named graph, staging graphs included."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store (files, locks, connections)."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def query(self, sparql: str, *, params: Mapping[str, Any] | None = None) -> QueryResult:
+        """Run a SPARQL query over the union of all graphs.
+
+        ``params`` binds variables to values (``{"case": "C-17"}`` binds ``?case``)
+        through a ``VALUES`` block written by pyoxigraph's term serialiser, so a
+        value can never change the query's meaning (see :mod:`.binding`).
+
+        Example:
+            >>> from kgsentinel.graph import open_store
+            >>> store = open_store(":memory:")
+            >>> store.query("ASK { ?s ?p ?o }").boolean
+            False
+        """
+        bound = bind_values(sparql, to_terms(params))
+        return self._query(bound, {}, self._visible_graphs())
+
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL 1.1 Update as one transaction (all or nothing)."""
+        self._update(sparql)
+
+    def graphs(self) -> list[GraphInfo]:
+        """Every graph with its triple count, largest first (the default graph if not empty)."""
+        result = self.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        )
+        sizes = {row["g"].value: int(row["n"].value) for row in result}
+        infos = [GraphInfo(g.value, sizes.get(g.value, 0)) for g in self._visible_graphs_all()]
+        default = self._default_graph_size()
+        if default:
+            infos.append(GraphInfo(None, default))
+        return sorted(infos, key=lambda info: (-info.triples, info.iri or ""))
+
+    def has_graph(self, graph: str) -> bool:
+        """Tell whether a named graph exists."""
+        return graph_term(graph) in self._named_graphs()
+
+    def stats(self, *, top: int = 10) -> StoreStats:
+        """Triples per graph, and the ``top`` most used classes and predicates."""
+        classes = self.query(
+            f"SELECT ?c (COUNT(?s) AS ?n) WHERE {{ ?s <{RDF_TYPE}> ?c }} "
+            f"GROUP BY ?c ORDER BY DESC(?n) ?c LIMIT {int(top)}"
+        )
+        predicates = self.query(
+            "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } "
+            f"GROUP BY ?p ORDER BY DESC(?n) ?p LIMIT {int(top)}"
+        )
+        return StoreStats(
+            graphs=self.graphs(),
+            classes=[(str(r["c"].value), int(r["n"].value)) for r in classes],
+            predicates=[(str(r["p"].value), int(r["n"].value)) for r in predicates],
+        )
+
+    def export(
+        self,
+        out: str | Path | IO[bytes] | None = None,
+        *,
+        graph: str | None = None,
+        format: str | None = None,
+    ) -> bytes | None:
+        """Write one graph, or all of them, as RDF; return the bytes when ``out`` is None.
+
+        The format comes from ``format`` or the file extension of ``out``; all graphs
+        together need a format that holds graphs (N-Quads, TriG).
+
+        Example:
+            >>> from kgsentinel.graph import open_store
+            >>> store = open_store(":memory:")
+            >>> _ = store.load(b"<urn:x:a> <urn:x:p> 1 .", format="ntriples", graph="g")
+            >>> store.export(graph="g", format="ntriples")
+            b'<urn:x:a> <urn:x:p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .\\n'
+        """
+        fmt = rdf_format(format or (out if isinstance(out, str | Path) else "nquads"))
+        target = self._existing_graph(graph) if graph else None
+        if target is None and not fmt.supports_datasets:
+            raise RdfError(
+                f"{fmt.name} holds one graph: pass --graph, or export all graphs as nquads or trig"
+            )
+        if out is None:
+            import io
+
+            buffer = io.BytesIO()
+            self._dump(target, fmt, buffer)
+            return buffer.getvalue()
+        if isinstance(out, str | Path):
+            _write_atomically(Path(out), lambda handle: self._dump(target, fmt, handle))
+        else:
+            self._dump(target, fmt, out)
+        return None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def load(
+        self,
+        source: Source,
+        *,
+        graph: str | None = None,
+        format: str | None = None,
+        replace: bool = True,
+    ) -> LoadReport:
+        """Load an RDF document into a named graph, atomically.
+
+        ``source`` is a path or the document as bytes. Triples go into ``graph``
+        (by default named after the file); datasets (N-Quads, TriG) keep their own
+        graphs and put their default-graph triples into ``graph``. With ``replace``
+        (the default) each graph written is replaced as a whole; otherwise the new
+        triples are added. Readers see the old graph until the new one is complete;
+        on an error nothing changes.
+        """
+        path = Path(source) if isinstance(source, str | Path) else None
+        if path is not None and not path.is_file():
+            raise RdfError(f"{path}: no such file; check the path")
+        fmt = rdf_format(format or (path if path else ""))
+        name = graph or (path.stem if path else None)
+        if name is None:
+            raise RdfError("name the graph to load into (graph=...)")
+        target = graph_term(name)
+        label = str(path) if path else "<data>"
+        staging = _StagingGraphs(target)
+        try:
+            if fmt.supports_datasets:
+                self._add_quads(staging.rename(_parse(source, fmt)))
+            else:
+                self._bulk_load(source, fmt, staging.of(target))
+            self._update(staging.commit_update(replace))
+        except SyntaxError as exc:
+            self._discard(staging)
+            raise _rdf_error(label, fmt, exc) from exc
+        except BaseException:
+            self._discard(staging)
+            raise
+        sizes = {g.iri: g.triples for g in self.graphs() if g.iri in staging.final_iris()}
+        return LoadReport(label, {iri: sizes.get(iri, 0) for iri in staging.final_iris()}, replace)
+
+    def add(self, quads: Iterable[ox.Quad]) -> None:
+        """Add a few quads in one transaction (use :meth:`load` for documents).
+
+        Terms are written by pyoxigraph's serialiser, so any value is safe.
+        """
+        body = "\n".join(_insert_data_line(quad) for quad in quads)
+        if body:
+            self._update(f"INSERT DATA {{\n{body}\n}}")
+
+    def drop_graph(self, graph: str) -> None:
+        """Delete a named graph and its triples."""
+        target = self._existing_graph(graph)
+        self._update(f"DROP GRAPH {target}")
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _visible_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph] | None:
+        graphs = self._named_graphs()
+        if any(g.value.startswith(STAGING_PREFIX) for g in graphs):
+            return [ox.DefaultGraph(), *self._visible_graphs_all()]
+        return None
+
+    def _visible_graphs_all(self) -> list[ox.NamedNode]:
+        return [g for g in self._named_graphs() if not g.value.startswith(STAGING_PREFIX)]
+
+    def _default_graph_size(self) -> int:
+        only_default = [ox.DefaultGraph()]
+        return int(self._query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", {}, only_default).scalar())
+
+    def _existing_graph(self, graph: str) -> ox.NamedNode:
+        target = graph_term(graph)
+        if target not in self._visible_graphs_all():
+            known = ", ".join(g.name for g in self.graphs() if g.iri) or "none yet"
+            raise RdfError(f"no graph named {graph!r} in {self.location} (graphs: {known})")
+        return target
+
+    def _discard(self, staging: _StagingGraphs) -> None:
+        self._update(staging.drop_update())
+
+
+class _StagingGraphs:
+    """Hidden graphs a load writes into before one update moves them into place."""
+
+    def __init__(self, default_target: ox.NamedNode) -> None:
+        self.default_target = default_target
+        self.token = uuid.uuid4().hex
+        self.mapping: dict[str, ox.NamedNode] = {}
+
+    def of(self, final: ox.NamedNode) -> ox.NamedNode:
+        if final.value not in self.mapping:
+            number = len(self.mapping)
+            self.mapping[final.value] = ox.NamedNode(f"{STAGING_PREFIX}{self.token}:{number}")
+        return self.mapping[final.value]
+
+    def final_iris(self) -> list[str]:
+        return list(self.mapping)
+
+    def rename(self, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+        self.of(self.default_target)
+        for quad in quads:
+            graph = quad.graph_name
+            final = self.default_target if isinstance(graph, ox.DefaultGraph) else graph
+            if isinstance(final, ox.BlankNode):
+                raise RdfError("graphs named by blank nodes cannot be loaded; name them with IRIs")
+            yield ox.Quad(quad.subject, quad.predicate, quad.object, self.of(final))
+
+    def commit_update(self, replace: bool) -> str:
+        verb = "MOVE" if replace else "ADD"
+        parts = [f"{verb} SILENT {stage} TO <{final}>" for final, stage in self.mapping.items()]
+        if not replace:
+            parts += [f"DROP SILENT GRAPH {stage}" for stage in self.mapping.values()]
+        return " ;\n".join(parts)
+
+    def drop_update(self) -> str:
+        return " ;\n".join(f"DROP SILENT GRAPH {stage}" for stage in self.mapping.values())
+
+
+def _insert_data_line(quad: ox.Quad) -> str:
+    triple = f"{quad.subject} {quad.predicate} {quad.object} ."
+    if isinstance(quad.graph_name, ox.DefaultGraph):
+        return triple
+    return f"GRAPH {quad.graph_name} {{ {triple} }}"
+
+
+def _parse(source: Source, fmt: ox.RdfFormat) -> Iterator[ox.Quad]:
+    if isinstance(source, bytes):
+        return iter(ox.parse(source, format=fmt))
+    return iter(ox.parse(path=str(source), format=fmt))
+
+
+def _rdf_error(label: str, fmt: ox.RdfFormat, exc: SyntaxError) -> RdfError:
+    where = f"line {exc.lineno}, column {exc.offset}: " if exc.lineno else ""
+    message = _PARSER_PREFIX.sub("", str(exc.msg if exc.msg else exc)).splitlines()[0]
+    return RdfError(f"{label}: {where}{message} (fix the {fmt.name} syntax; nothing was loaded)")
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        with temporary.open("wb") as handle:
+            write(handle)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def query_syntax_error(exc: SyntaxError) -> QueryError:
+    """Turn pyoxigraph's ``error at L:C: ...`` into one clear line."""
+    text = str(exc)
+    match = re.match(r"error at (\d+):(\d+): (.*)", text, re.DOTALL)
+    if match:
+        line, column, detail = match.groups()
+        detail = detail.splitlines()[0]
+        return QueryError(f"SPARQL syntax error at line {line}, column {column}: {detail}")
+    return QueryError(f"SPARQL syntax error: {text.splitlines()[0] if text else 'invalid query'}")
