@@ -77,15 +77,18 @@ class StoreConfig(_Section):
     )
     query_url: str | None = Field(
         None,
+        examples=["http://localhost:7878/query"],
         description="SPARQL query endpoint (backend = sparql). Env: KGSENTINEL_STORE_URL.",
     )
     update_url: str | None = Field(
         None,
+        examples=["http://localhost:7878/update"],
         description="SPARQL update endpoint; by default .../update when query_url ends in "
         "/query, else query_url itself. Env: KGSENTINEL_STORE_UPDATE_URL.",
     )
     gsp_url: str | None = Field(
         None,
+        examples=["http://localhost:7878/store"],
         description="Graph Store Protocol endpoint for bulk loads; by default .../store when "
         "query_url ends in /query. Env: KGSENTINEL_STORE_GSP_URL.",
     )
@@ -260,15 +263,16 @@ def config_template(name: str = "kgsentinel") -> str:
         for key, setting in model.model_fields.items():
             lines += [f"# {setting.description}"]
             default = name if (section, key) == ("project", "name") else setting.default
-            lines.append(_toml_line(key, default, always=(section, key) in _WRITTEN))
+            example = (setting.examples or [None])[0]
+            lines.append(_toml_line(key, default, example, always=(section, key) in _WRITTEN))
     return "\n".join(lines) + "\n"
 
 
 _WRITTEN = {("project", "name"), ("store", "backend"), ("store", "path")}
 
 
-def _toml_line(key: str, value: Any, *, always: bool) -> str:
+def _toml_line(key: str, value: Any, example: Any, *, always: bool) -> str:
     if value is None:
-        return f'# {key} = "http://localhost:7878/query"' if key == "query_url" else f"# {key} ="
+        return f"# {key} = {json.dumps(example)}"
     rendered = json.dumps(value) if isinstance(value, str) else str(value).lower()
     return f"{key} = {rendered}" if always else f"# {key} = {rendered}"

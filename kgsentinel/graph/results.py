@@ -108,7 +108,7 @@ class QueryResult:
             return pd.DataFrame({"boolean": [self.boolean]})
         data = [[convert(v) for v in values] for values in self._value_rows()]
         frame = pd.DataFrame(data, columns=self.variables)
-        return frame if terms else frame.convert_dtypes(convert_string=False)
+        return frame if terms else frame.infer_objects()
 
     def serialize(self, format: str = "json") -> bytes:
         """Write the result in a standard format.
@@ -143,18 +143,17 @@ class QueryResult:
         return json.dumps(document, ensure_ascii=False).encode()
 
     def _csv(self) -> bytes:
+        if self.kind == "ask":
+            return b"true" if self.boolean else b"false"
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        if self.kind == "ask":
-            writer.writerows([["boolean"], ["true" if self.boolean else "false"]])
-        else:
-            writer.writerow(self.variables)
-            writer.writerows([_csv_value(term) for term in values] for values in self.solutions)
+        writer.writerow(self.variables)
+        writer.writerows([_csv_value(term) for term in values] for values in self.solutions)
         return buffer.getvalue().encode()
 
     def _tsv(self) -> bytes:
         if self.kind == "ask":
-            return b"?boolean\n" + (b"true\n" if self.boolean else b"false\n")
+            return b"true" if self.boolean else b"false"
         lines = ["\t".join(f"?{name}" for name in self.variables)]
         for values in self.solutions:
             lines.append("\t".join("" if term is None else str(term) for term in values))

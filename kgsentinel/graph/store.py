@@ -266,7 +266,8 @@ class GraphStore(ABC):
                 self._add_quads(staging.rename(_parse(source, fmt)))
             else:
                 self._bulk_load(source, fmt, staging.of(target))
-            self._update(staging.commit_update(replace))
+            if staging.mapping:
+                self._update(staging.commit_update(replace))
         except SyntaxError as exc:
             self._discard(staging)
             raise _rdf_error(label, fmt, exc) from exc
@@ -313,7 +314,8 @@ class GraphStore(ABC):
         return target
 
     def _discard(self, staging: _StagingGraphs) -> None:
-        self._update(staging.drop_update())
+        if staging.mapping:
+            self._update(staging.drop_update())
 
 
 class _StagingGraphs:
@@ -334,7 +336,6 @@ class _StagingGraphs:
         return list(self.mapping)
 
     def rename(self, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
-        self.of(self.default_target)
         for quad in quads:
             graph = quad.graph_name
             final = self.default_target if isinstance(graph, ox.DefaultGraph) else graph
@@ -343,10 +344,12 @@ class _StagingGraphs:
             yield ox.Quad(quad.subject, quad.predicate, quad.object, self.of(final))
 
     def commit_update(self, replace: bool) -> str:
-        verb = "MOVE" if replace else "ADD"
-        parts = [f"{verb} SILENT {stage} TO <{final}>" for final, stage in self.mapping.items()]
-        if not replace:
-            parts += [f"DROP SILENT GRAPH {stage}" for stage in self.mapping.values()]
+        """One update that puts every staged graph in place (replacing or adding)."""
+        parts = []
+        for final, stage in self.mapping.items():
+            if replace:
+                parts.append(f"DROP SILENT GRAPH <{final}>")
+            parts += [f"ADD SILENT {stage} TO <{final}>", f"DROP SILENT GRAPH {stage}"]
         return " ;\n".join(parts)
 
     def drop_update(self) -> str:

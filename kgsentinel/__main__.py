@@ -1,0 +1,5 @@
+"""``python -m kgsentinel`` runs the command line."""
+
+from kgsentinel.cli.app import main
+
+main()
