@@ -48,7 +48,7 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
     server = OxigraphServer()
     try:
         server.start(tmp_path_factory.mktemp("oxigraph"))
-    except Exception as exc:  # noqa: BLE001 - any start failure is reported the same way
+    except Exception as exc:
         require_server(exc)
     yield server
     server.stop()

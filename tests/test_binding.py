@@ -21,7 +21,8 @@ ONE = {"x": ox.Literal("1")}
         ("ASK{?s ?p ?x}", 'ASK{ VALUES (?x) { ("1") }?s ?p ?x}'),
         (
             'PREFIX ex: <http://e/#a> SELECT * { ?s ex:p "{", \'}\', """{\n""" }',
-            'PREFIX ex: <http://e/#a> SELECT * { VALUES (?x) { ("1") } ?s ex:p "{", \'}\', """{\n""" }',
+            'PREFIX ex: <http://e/#a> SELECT * { VALUES (?x) { ("1") } '
+            '?s ex:p "{", \'}\', """{\n""" }',
         ),
         (
             "# SELECT { in a comment\nSELECT * { ?s ?p ?x }",

@@ -53,7 +53,8 @@ def test_init_creates_a_workspace_that_later_commands_use(cli: CliRunner, tmp_pa
 def test_load_then_query_as_a_table(cli: CliRunner, products: Path, workspace: Path) -> None:
     loaded = run(cli, "load", str(products), "--graph", "plm")
     assert loaded.exit_code == 0
-    assert "urn:kgsentinel:graph:plm" in loaded.stdout and "6 triples" in loaded.stdout
+    assert "urn:kgsentinel:graph:plm" in loaded.stdout
+    assert "6 triples" in loaded.stdout
     with open_workspace(workspace) as ws:
         assert [g.name for g in ws.store.graphs()] == ["plm"]
     table = run(cli, "query", NAMES)
@@ -165,7 +166,8 @@ def test_stats_and_graphs(cli: CliRunner, loaded: Path) -> None:
     assert data["graphs"] == [{"iri": "urn:kgsentinel:graph:plm", "triples": 6}]
     assert data["classes"] == [["https://example.org/Product", 2]]
     table = run(cli, "stats")
-    assert "Top predicates" in table.stdout and "https://example.org/Product" in table.stdout
+    assert "Top predicates" in table.stdout
+    assert "https://example.org/Product" in table.stdout
     listing = run(cli, "graphs")
     assert "urn:kgsentinel:graph:plm" in listing.stdout
 

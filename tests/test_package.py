@@ -16,13 +16,16 @@ HEAVY = ("pyoxigraph", "pandas", "typer", "rich", "httpx", "pydantic", "rdflib")
 
 
 def test_import_kgsentinel_loads_nothing_heavy() -> None:
-    code = "import sys, kgsentinel; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = f"import sys, kgsentinel; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert loaded.stdout.strip() == ""
 
 
 def test_lazy_names_resolve_and_unknown_names_fail() -> None:
-    assert callable(kgsentinel.open_store) and callable(kgsentinel.open_workspace)
+    assert callable(kgsentinel.open_store)
+    assert callable(kgsentinel.open_workspace)
     with pytest.raises(AttributeError):
         kgsentinel.no_such_thing  # noqa: B018
 

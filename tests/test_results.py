@@ -24,7 +24,9 @@ def literal_terms() -> st.SearchStrategy[ox.Literal]:
 
 
 def terms() -> st.SearchStrategy[object]:
-    iris = st.from_regex(r"https://example\.org/[a-z0-9/é]{0,12}(#[a-z0-9]{0,4})?", fullmatch=True).map(ox.NamedNode)
+    iris = st.from_regex(
+        r"https://example\.org/[a-z0-9/é]{0,12}(#[a-z0-9]{0,4})?", fullmatch=True
+    ).map(ox.NamedNode)
     return st.one_of(literal_terms(), iris, st.none())
 
 
@@ -32,7 +34,9 @@ def terms() -> st.SearchStrategy[object]:
 @pytest.mark.parametrize("fmt", ["json", "tsv"])
 def test_select_results_read_back_identically(fmt: str, rows: list[tuple]) -> None:
     result = QueryResult("select", variables=["a", "b"], solutions=rows)
-    parsed = ox.parse_query_results(result.serialize(fmt), format=ox.QueryResultsFormat.from_extension(fmt))
+    parsed = ox.parse_query_results(
+        result.serialize(fmt), format=ox.QueryResultsFormat.from_extension(fmt)
+    )
     assert [v.value for v in parsed.variables] == ["a", "b"]
     assert [(s["a"], s["b"]) for s in parsed] == rows
 
@@ -41,7 +45,10 @@ def test_select_results_read_back_identically(fmt: str, rows: list[tuple]) -> No
 @pytest.mark.parametrize("fmt", ["json", "tsv"])
 def test_ask_results_read_back(fmt: str, answer: bool) -> None:
     data = QueryResult("ask", boolean=answer).serialize(fmt)
-    assert bool(ox.parse_query_results(data, format=ox.QueryResultsFormat.from_extension(fmt))) is answer
+    assert (
+        bool(ox.parse_query_results(data, format=ox.QueryResultsFormat.from_extension(fmt)))
+        is answer
+    )
 
 
 def test_csv_writes_plain_values() -> None:
@@ -59,7 +66,9 @@ def test_formats_that_do_not_fit_the_result_are_refused() -> None:
 
 def test_rows_scalar_and_dataframe_use_python_values() -> None:
     count = ox.Literal("3", datatype=ox.NamedNode(XSD + "integer"))
-    result = QueryResult("select", variables=["n", "who"], solutions=[(count, ox.NamedNode("urn:x:a"))])
+    result = QueryResult(
+        "select", variables=["n", "who"], solutions=[(count, ox.NamedNode("urn:x:a"))]
+    )
     assert result.rows() == [{"n": 3, "who": "urn:x:a"}]
     assert result.scalar() == 3
     assert result.to_df()["n"].dtype.kind == "i"

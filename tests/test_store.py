@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -10,6 +11,7 @@ import pytest
 
 from kgsentinel.errors import QueryError, RdfError
 from kgsentinel.graph.store import GraphStore
+from kgsentinel.graph.terms import STAGING_PREFIX
 
 EX = "https://example.org/"
 PRODUCTS_TTL = f"""
@@ -34,7 +36,7 @@ SAME_GRAPH = {
     "rdfxml": b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
     b' xmlns:ex="https://example.org/"><rdf:Description rdf:about="https://example.org/a">'
     b'<ex:p>v</ex:p><ex:q rdf:resource="https://example.org/b"/></rdf:Description></rdf:RDF>',
-    "trig": b"@prefix ex: <https://example.org/> . { ex:a ex:p \"v\" ; ex:q ex:b . }",
+    "trig": b'@prefix ex: <https://example.org/> . { ex:a ex:p "v" ; ex:q ex:b . }',
     "nquads": b'<https://example.org/a> <https://example.org/p> "v" .\n'
     b"<https://example.org/a> <https://example.org/q> <https://example.org/b> .\n",
 }
@@ -110,7 +112,7 @@ def test_replace_swaps_the_graph_and_append_adds(store: GraphStore) -> None:
 @pytest.mark.parametrize(
     ("fmt", "document"),
     [
-        ("turtle", b"<urn:x:a> <urn:x:p> 1 .\n<urn:x:b> <urn:x:p> \"unterminated .\n"),
+        ("turtle", b'<urn:x:a> <urn:x:p> 1 .\n<urn:x:b> <urn:x:p> "unterminated .\n'),
         ("nquads", b"<urn:x:a> <urn:x:p> <urn:x:o> <urn:x:g> .\n<urn:x:b> <urn:x:p> .\n"),
     ],
 )
@@ -141,7 +143,8 @@ def test_parameters_bind_values_of_every_kind(loaded: GraphStore) -> None:
     )
     assert by_iri.rows() == [{"name": "Night cream"}]
     by_lang = loaded.query(
-        f"SELECT ?p WHERE {{ ?p <{EX}name> ?n }}", params={"n": ox.Literal("Rose serum", language="en")}
+        f"SELECT ?p WHERE {{ ?p <{EX}name> ?n }}",
+        params={"n": ox.Literal("Rose serum", language="en")},
     )
     assert by_lang.rows() == [{"p": f"{EX}p1"}]
     in_filter = loaded.query(
@@ -159,7 +162,9 @@ def test_a_parameter_value_cannot_change_the_query(loaded: GraphStore) -> None:
 
 def test_parameters_work_in_aggregates_and_construct(loaded: GraphStore) -> None:
     supplier = {"s": ox.NamedNode(f"{EX}s1")}
-    total = loaded.query(f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p <{EX}supplier> ?s }}", params=supplier)
+    total = loaded.query(
+        f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p <{EX}supplier> ?s }}", params=supplier
+    )
     assert total.scalar() == 2
     graph = loaded.query(
         f"CONSTRUCT {{ ?p <{EX}madeBy> ?s }} WHERE {{ ?p <{EX}supplier> ?s }}", params=supplier
@@ -202,7 +207,7 @@ def test_export_round_trips_one_graph_and_all_graphs(loaded: GraphStore, tmp_pat
 def test_export_refuses_what_a_format_cannot_hold(loaded: GraphStore) -> None:
     with pytest.raises(RdfError, match="Turtle holds one graph"):
         loaded.export(format="turtle")
-    with pytest.raises(RdfError, match="no graph named 'nope'.*graphs: plm"):
+    with pytest.raises(RdfError, match=r"no graph named 'nope'.*graphs: plm"):
         loaded.export(graph="nope", format="turtle")
 
 
@@ -236,3 +241,46 @@ def test_a_dataset_without_default_triples_leaves_the_target_graph_alone(
     report = loaded.load(b"<urn:x:g> { <urn:x:a> <urn:x:p> 1 . }", format="trig", graph="plm")
     assert report.graphs == {"urn:x:g": 1}
     assert count(loaded, "urn:kgsentinel:graph:plm") == 12
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-graph", "replace"])
+def test_a_load_is_never_seen_half_done(store: GraphStore, existing: bool) -> None:
+    """New graphs load hidden behind a marker; existing ones change in one update."""
+    old = b"".join(b'<urn:x:o%d> <urn:x:p> "%d" .\n' % (i, i) for i in range(500))
+    new = b"".join(b'<urn:x:n%d> <urn:x:p> "%d" .\n' % (i, i) for i in range(20_000))
+    before = 500 if existing else 0
+    if existing:
+        store.load(old, format="ntriples", graph="big")
+    in_graph = (
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{'urn:kgsentinel:graph:big'}> {{ ?s ?p ?o }} }}"
+    )
+    seen: set[int] = set()
+    union_seen: set[int] = set()
+    hidden_seen = threading.Event()
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                if any(g.value.startswith(STAGING_PREFIX) for g in store._named_graphs()):
+                    hidden_seen.set()
+                seen.add(store.query(in_graph).scalar())
+                union_seen.add(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").scalar())
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        store.load(new, format="ntriples", graph="big")
+    finally:
+        done.set()
+        reader.join()
+    assert not failures
+    assert seen <= {before, 20_000}
+    assert before in seen, "the reader never ran during the load"
+    assert union_seen <= {before, 20_000}
+    assert hidden_seen.is_set() is not existing  # only a new graph loads behind a marker
+    assert store.query(in_graph).scalar() == 20_000
+    assert store._named_graphs() == [ox.NamedNode("urn:kgsentinel:graph:big")]

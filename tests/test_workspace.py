@@ -55,7 +55,7 @@ def test_without_a_workspace_the_default_store_is_used(tmp_path: Path, monkeypat
 
 
 def test_a_folder_that_is_not_a_workspace_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(WorkspaceError, match="not a kgsentinel workspace.*kgsentinel init"):
+    with pytest.raises(WorkspaceError, match=r"not a kgsentinel workspace.*kgsentinel init"):
         open_workspace(tmp_path)
 
 
@@ -88,12 +88,14 @@ def test_a_second_process_is_told_who_holds_the_store(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(StoreLockedError) as caught:
             EmbeddedStore(path)
         message = str(caught.value)
         assert f"in use by process {holder.pid}" in message
-        assert "stop it" in message and "\n" not in message
+        assert "stop it" in message
+        assert "\n" not in message
     finally:
         holder.communicate("\n", timeout=30)
     reopened = EmbeddedStore(path)

@@ -3,7 +3,7 @@
 Example:
     >>> from kgsentinel.graph import open_store
     >>> store = open_store(":memory:")
-    >>> store.load(b"<urn:x:a> <urn:x:p> 1 .", format="ntriples", graph="demo").triples
+    >>> store.load(b"<urn:x:a> <urn:x:p> 1 .", format="turtle", graph="demo").triples
     1
     >>> store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").scalar()
     1

@@ -26,7 +26,6 @@ import pyoxigraph as ox
 from kgsentinel.errors import QueryError, StoreError, StoreLockedError
 from kgsentinel.graph.results import QueryResult
 from kgsentinel.graph.store import GraphStore, Source, query_syntax_error
-from kgsentinel.graph.terms import STAGING_PREFIX
 
 __all__ = ["EmbeddedStore", "StoreHolderLock"]
 
@@ -167,10 +166,6 @@ class EmbeddedStore(GraphStore):
             else:
                 self._open().bulk_load(path=str(source), format=fmt, to_graph=graph)
 
-    def _add_quads(self, quads: Iterable[ox.Quad]) -> None:
-        with self._write_lock:
-            self._open().bulk_extend(quads)
-
     def add(self, quads: Iterable[ox.Quad]) -> None:
         """Add a few quads in one transaction."""
         with self._write_lock:
@@ -178,17 +173,15 @@ class EmbeddedStore(GraphStore):
 
     def _dump(self, graph: ox.NamedNode | None, fmt: ox.RdfFormat, out: IO[bytes]) -> None:
         store = self._open()
+        visible = self._visible_graphs() if graph is None else None
         if graph is not None:
             store.dump(out, format=fmt, from_graph=graph)
-        elif self._visible_graphs() is None:
+        elif visible is None:
             store.dump(out, format=fmt)
         else:
-            quads = (
-                quad
-                for quad in store.quads_for_pattern(None, None, None, None)
-                if not str(quad.graph_name).startswith(f"<{STAGING_PREFIX}")
-            )
-            ox.serialize(quads, out, format=fmt)
+            shown = set(visible)
+            quads = store.quads_for_pattern(None, None, None, None)
+            ox.serialize((q for q in quads if q.graph_name in shown), out, format=fmt)
 
     def _named_graphs(self) -> list[ox.NamedNode]:
         return [g for g in self._open().named_graphs() if isinstance(g, ox.NamedNode)]

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -66,21 +67,21 @@ _IUNRESERVED = _UNRESERVED + _UCSCHAR
 
 
 def _chars(extra: str) -> str:
-    """Zero or more IRI characters: iunreserved, sub-delims, ``extra``, or %XX."""
-    return f"(?:[{_IUNRESERVED}{_SUB_DELIMS}{extra}]|{_PCT})*"
+    """Zero or more IRI characters: iunreserved, sub-delims, ``extra``, or %XX (unrolled)."""
+    run = f"[{_IUNRESERVED}{_SUB_DELIMS}{extra}]*"
+    return f"{run}(?:{_PCT}{run})*"
 
 
 _H16 = f"[{_HEXDIG}]{{1,4}}"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _LS32 = rf"(?:{_H16}:{_H16}|{_OCTET}(?:\.{_OCTET}){{3}})"
-_IPV6 = "|".join(
+_IPV6 = "|".join(  # RFC 3986 IPv6address, one alternative per line of its grammar
     [
         rf"(?:{_H16}:){{6}}{_LS32}",
         rf"::(?:{_H16}:){{5}}{_LS32}",
         rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
-    ]
-    + [rf"(?:(?:{_H16}:){{0,{k - 1}}}{_H16})?::(?:{_H16}:){{{3 - k}}}{_LS32}" for k in (2, 3)]
-    + [
+        rf"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+        rf"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
         rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
         rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
         rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
@@ -92,7 +93,8 @@ _HOST = rf"(?:{_IP_LITERAL}|{_chars('')})"
 _SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*"
 # One pattern per IRI part, as pyoxigraph (oxiri) splits and checks them.
 _PART_RES = {
-    "authority": re.compile(rf"//(?:{_chars(':')}@)?{_HOST}(?::[0-9]*)?"),
+    # The lookahead only skips a doomed userinfo attempt; it halves the matching time.
+    "authority": re.compile(rf"//(?:(?=[^/?#@\n]*@){_chars(':')}@)?{_HOST}(?::[0-9]*)?"),
     "path": re.compile(_chars(":@/")),
     "query": re.compile(rf"\?{_chars(':@/?' + _IPRIVATE)}"),
     "fragment": re.compile(rf"#{_chars(':@/?')}"),
@@ -107,9 +109,7 @@ _IRI_PARTS = re.compile(
     re.DOTALL,
 )
 # Characters no part of an IRI may hold (N-Quads IRIREF forbids some of them too).
-_NOT_IRI_CHAR = re.compile(
-    rf"[^{_IUNRESERVED}{_SUB_DELIMS}{_IPRIVATE}:@/?#\[\]%]", re.DOTALL
-)
+_NOT_IRI_CHAR = re.compile(rf"[^{_IUNRESERVED}{_SUB_DELIMS}{_IPRIVATE}:@/?#\[\]%]", re.DOTALL)
 _BAD_PERCENT = re.compile(f"%(?![{_HEXDIG}]{{2}})")
 
 # Blank node labels as pyoxigraph reads them (PN_CHARS_U without ':').
@@ -121,7 +121,34 @@ _PN_CHARS = _PN_BASE + r"_\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
 _BNODE_RE = re.compile(rf"_:[{_PN_BASE}_0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?")
 
 # Well-formed RFC 5646 language tags, as pyoxigraph (oxilangtag) accepts them.
-_GRANDFATHERED = ["art-lojban", "cel-gaulish", "en-GB-oed", "i-ami", "i-bnn", "i-default", "i-enochian", "i-hak", "i-klingon", "i-lux", "i-mingo", "i-navajo", "i-pwn", "i-tao", "i-tay", "i-tsu", "no-bok", "no-nyn", "sgn-BE-FR", "sgn-BE-NL", "sgn-CH-DE", "zh-guoyu", "zh-hakka", "zh-min", "zh-min-nan", "zh-xiang"]
+_GRANDFATHERED = [
+    "art-lojban",
+    "cel-gaulish",
+    "en-GB-oed",
+    "i-ami",
+    "i-bnn",
+    "i-default",
+    "i-enochian",
+    "i-hak",
+    "i-klingon",
+    "i-lux",
+    "i-mingo",
+    "i-navajo",
+    "i-pwn",
+    "i-tao",
+    "i-tay",
+    "i-tsu",
+    "no-bok",
+    "no-nyn",
+    "sgn-BE-FR",
+    "sgn-BE-NL",
+    "sgn-CH-DE",
+    "zh-guoyu",
+    "zh-hakka",
+    "zh-min",
+    "zh-min-nan",
+    "zh-xiang",
+]
 _PRIVATE_USE = r"[xX](?:-[A-Za-z0-9]{1,8})+"
 _LANGTAG = (
     r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
@@ -145,6 +172,8 @@ for _code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xD800, 0
     _ESCAPES.setdefault(_code, f"\\u{_code:04X}")
 _NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BLANK_RE = re.compile("_:.*")
+_SEPARATOR = "\x00"
 _SHOWN_CHARS = 60
 
 _REQUIRED = ("subject", "predicate", "object", "object_kind")
@@ -208,18 +237,18 @@ def to_nquads(frame: pd.DataFrame) -> NQuadsBatch:
     columns = {name: _column(frame, name) for name in _REQUIRED + _OPTIONAL}
     parts = [
         _subject_terms(columns["subject"]),
-        _iri_terms("predicate", columns["predicate"], required=True),
+        _iri_terms("predicate", columns["predicate"]),
         _object_terms(columns),
-        _iri_terms("graph", columns["graph"], required=False),
+        _graph_terms(columns["graph"]),
     ]
     problems = {field: why for part in parts for field, why in part.problems.items()}
     rejected = np.zeros(len(frame), dtype=bool)
     for why in problems.values():
         rejected |= pd.notna(why)
-    keep = np.flatnonzero(~rejected)
+    keep = slice(None) if not rejected.any() else ~rejected
     return NQuadsBatch(
-        text=_join_lines([part.text[keep] for part in parts]),
-        accepted=len(keep),
+        text=_join_lines([part.pieces[keep] for part in parts]),
+        accepted=int(len(frame) - rejected.sum()),
         rejects=_rejects_frame(frame.index, problems),
     )
 
@@ -276,6 +305,7 @@ def nquads_literal(value: str, datatype: str | None = None, language: str | None
         >>> nquads_literal("Bonjour", language="fr")
         '"Bonjour"@fr'
     """
+
     def one(item: object) -> pd.Series:
         return pd.Series([item], dtype=object)
 
@@ -284,7 +314,7 @@ def nquads_literal(value: str, datatype: str | None = None, language: str | None
         why = terms.problems[field][0]
         if pd.notna(why):
             raise (InvalidIriError if field == "datatype" else RdfError)(why)
-    return str(terms.text[0])
+    return "".join(terms.pieces[0])
 
 
 # --- rows and columns ---------------------------------------------------------------------
@@ -292,9 +322,13 @@ def nquads_literal(value: str, datatype: str | None = None, language: str | None
 
 @dataclass(frozen=True, eq=False)
 class _Terms:
-    """Rendered text per row (None where rejected) and reject reasons per field per row."""
+    """Per row: term pieces (left, body, right, suffix) and reject reasons per field.
 
-    text: np.ndarray
+    Pieces are joined only once, for the whole document; rows with a reason are dropped
+    before that, so their pieces may hold None.
+    """
+
+    pieces: np.ndarray
     problems: dict[str, np.ndarray]
 
 
@@ -317,7 +351,9 @@ def _check_frame(frame: pd.DataFrame) -> None:
 
 def _check_dtype(name: str, values: pd.Series) -> None:
     dtype = values.dtype
-    textual = dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
+    textual = pd.api.types.is_object_dtype(dtype) or isinstance(
+        dtype, (pd.StringDtype, pd.CategoricalDtype)
+    )
     if not textual and values.notna().any():
         raise RdfError(
             f"column {name!r} has dtype {dtype}, but N-Quads needs text; "
@@ -350,28 +386,36 @@ def _spread(per_unique: pd.Series | np.ndarray, codes: np.ndarray, na: object) -
     return table[codes]
 
 
-def _join_lines(columns: list[np.ndarray]) -> str:
-    """Interleave the term columns with separators and join them into one document."""
-    subject, predicate, obj, graph = columns
-    grid = np.empty((len(subject), 7), dtype=object)
-    grid[:, 0], grid[:, 2], grid[:, 4], grid[:, 5] = subject, predicate, obj, graph
-    grid[:, 1] = grid[:, 3] = " "
-    grid[:, 6] = " .\n"
+def _pieces(body: object, left: object = "", right: object = "", suffix: object = "") -> np.ndarray:
+    """An (n, 4) grid of term pieces; each argument is a per-row array or one str."""
+    grid = np.empty((len(np.asarray(body)), 4), dtype=object)
+    grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3] = left, body, right, suffix
+    return grid
+
+
+def _join_lines(terms: list[np.ndarray]) -> str:
+    """Interleave subject, predicate, object and graph pieces into one document."""
+    subject, predicate, obj, graph = terms
+    grid = np.empty((len(subject), 19), dtype=object)
+    grid[:, 0:4], grid[:, 5:9], grid[:, 10:14], grid[:, 14:18] = subject, predicate, obj, graph
+    grid[:, 4] = grid[:, 9] = " "
+    grid[:, 18] = " .\n"
     return "".join(grid.ravel().tolist())
 
 
 def _rejects_frame(index: pd.Index, problems: dict[str, np.ndarray]) -> pd.DataFrame:
-    positions, fields, reasons = [], [], []
+    """One line per (row, field) with a reason, in row order then field order."""
+    keys, fields, reasons = [], [], []
     for rank, (field, why) in enumerate(problems.items()):
         hit = np.flatnonzero(pd.notna(why))
-        positions.append(hit * len(problems) + rank)
+        keys.append(hit * len(problems) + rank)
         fields.append(np.full(len(hit), field, dtype=object))
         reasons.append(why[hit])
-    order = np.argsort(np.concatenate(positions), kind="stable")
-    rows = np.concatenate(positions)[order] // len(problems)
+    key = np.concatenate(keys)
+    order = np.argsort(key, kind="stable")
     return pd.DataFrame(
         {
-            "row": pd.Series(index.take(rows), dtype=object),
+            "row": pd.Series(index.take(key[order] // len(problems)), dtype=object),
             "field": pd.Series(np.concatenate(fields)[order], dtype=object),
             "reason": pd.Series(np.concatenate(reasons)[order], dtype=object),
         }
@@ -381,26 +425,34 @@ def _rejects_frame(index: pd.Index, problems: dict[str, np.ndarray]) -> pd.DataF
 # --- terms --------------------------------------------------------------------------------
 
 
-def _iri_terms(field: str, values: pd.Series, *, required: bool) -> _Terms:
-    """``<iri>`` per row; the graph column gives `` <iri>`` and ``""`` for NA."""
+def _iri_terms(field: str, values: pd.Series) -> _Terms:
     codes, uniques = _encode(values)
     why = _iri_problems(field, uniques)
-    left = "<" if required else " <"
-    text = _spread(_wrap(uniques, why.isna(), left, ">"), codes, na=None if required else "")
-    missing = f"{field} is missing (needs an absolute IRI)" if required else None
-    return _Terms(text, {field: _spread(why, codes, na=missing)})
+    missing = f"{field} is missing (needs an absolute IRI)"
+    pieces = _pieces(_spread(uniques, codes, na=None), "<", ">")
+    return _Terms(pieces, {field: _spread(why, codes, na=missing)})
+
+
+def _graph_terms(values: pd.Series) -> _Terms:
+    """`` <graph>`` per row, or nothing (the default graph) where the graph is NA."""
+    codes, uniques = _encode(values)
+    named = codes >= 0
+    body = _spread(uniques, codes, na="")
+    pieces = _pieces(body, np.where(named, " <", ""), np.where(named, ">", ""))
+    return _Terms(pieces, {"graph": _spread(_iri_problems("graph", uniques), codes, na=None)})
 
 
 def _subject_terms(values: pd.Series) -> _Terms:
     codes, uniques = _encode(values)
     blank = pd.Series(False, index=uniques.index)
     text = _text_only(uniques)
-    blank[text.index] = text.str.startswith("_:")
+    blank[text.index] = _fullmatch(_BLANK_RE, text)
     why = _iri_problems("subject", uniques[~blank])
     why = pd.concat([why, _bnode_problems("subject", uniques[blank])]).reindex(uniques.index)
-    rendered = _wrap(uniques, why.isna() & ~blank, "<", ">").where(~blank, uniques)
+    left, right = np.where(blank, "", "<"), np.where(blank, "", ">")
+    pieces = _pieces(*(_spread(part, codes, None) for part in (uniques, left, right)))
     missing = "subject is missing (needs an absolute IRI or a _:label)"
-    return _Terms(_spread(rendered, codes, na=None), {"subject": _spread(why, codes, missing)})
+    return _Terms(pieces, {"subject": _spread(why, codes, missing)})
 
 
 def _object_terms(columns: dict[str, pd.Series]) -> _Terms:
@@ -408,43 +460,40 @@ def _object_terms(columns: dict[str, pd.Series]) -> _Terms:
     n = len(columns["object"])
     codes, uniques = _encode(columns["object_kind"])
     kinds = _spread(uniques, codes, na=None)
-    text = np.full(n, None, dtype=object)
-    problems = {field: np.full(n, None, dtype=object) for field in ("object_kind", "object")}
-    problems |= {field: np.full(n, None, dtype=object) for field in ("datatype", "language")}
+    pieces = np.empty((n, 4), dtype=object)
+    fields = ("object_kind", "object", "datatype", "language")
+    problems = {field: np.full(n, None, dtype=object) for field in fields}
     known = np.isin(kinds, _KINDS)
     problems["object_kind"][~known] = _kind_problems(kinds[~known])
     for kind in _KINDS:
         rows = np.flatnonzero(kinds == kind)
         if len(rows):
             part = _render_kind(kind, {name: col.iloc[rows] for name, col in columns.items()})
-            text[rows] = part.text
+            pieces[rows] = part.pieces
             for field, why in part.problems.items():
                 problems[field][rows] = why
-    return _Terms(text, problems)
+    return _Terms(pieces, problems)
 
 
 def _render_kind(kind: str, columns: dict[str, pd.Series]) -> _Terms:
     if kind == "literal":
         return _literal_terms(columns["object"], columns["datatype"], columns["language"])
     if kind == "iri":
-        return _iri_terms("object", columns["object"], required=True)
+        return _iri_terms("object", columns["object"])
     codes, uniques = _encode(columns["object"])
     why = _bnode_problems("object", uniques)
     missing = "object is missing (a bnode object needs a _:label)"
-    return _Terms(_spread(uniques, codes, na=None), {"object": _spread(why, codes, missing)})
+    return _Terms(_pieces(_spread(uniques, codes, None)), {"object": _spread(why, codes, missing)})
 
 
 def _literal_terms(values: pd.Series, datatype: pd.Series, language: pd.Series) -> _Terms:
     codes, uniques = _encode(values)
     why = _literal_problems(uniques)
-    quoted = _wrap(_escape_where(uniques, why.isna()), why.isna(), '"', '"')
-    missing = 'object is missing (a literal needs a lexical value; use "" for empty text)'
+    body = _spread(_escape_where(uniques, why.isna()), codes, na=None)
     suffix, problems = _literal_suffixes(datatype, language)
-    body = _spread(quoted, codes, na=None)
-    text = np.full(len(body), None, dtype=object)
-    ok = pd.notna(body) & pd.notna(suffix)
-    text[ok] = body[ok] + suffix[ok]
-    return _Terms(text, {"object": _spread(why, codes, missing), **problems})
+    missing = 'object is missing (a literal needs a lexical value; use "" for empty text)'
+    problems["object"] = _spread(why, codes, missing)
+    return _Terms(_pieces(body, '"', '"', suffix), problems)
 
 
 def _literal_suffixes(datatype: pd.Series, language: pd.Series) -> tuple[np.ndarray, dict]:
@@ -476,14 +525,58 @@ def _escape_where(values: pd.Series, ok: pd.Series) -> pd.Series:
     return out
 
 
+# --- escaping and matching, whole columns at a time ---------------------------------------
+
+
 def _escape(values: pd.Series) -> pd.Series:
-    """Escape str values for STRING_LITERAL_QUOTE: the one escaping routine."""
-    needs = values.str.contains(_NEEDS_ESCAPE).to_numpy(dtype=bool)
-    if not needs.any():
+    """Escape str values for STRING_LITERAL_QUOTE: the one escaping routine.
+
+    Joins the values with NUL, replaces each special character present in one pass
+    over the whole text (backslash first), and splits again. Values holding NUL
+    themselves are escaped one by one with the same table.
+    """
+    items = values.tolist()
+    joined = _SEPARATOR.join(items)
+    if not items or joined.count(_SEPARATOR) != len(items) - 1:
+        needs = values.str.contains(_NEEDS_ESCAPE).to_numpy(dtype=bool)
+        out = values.copy()
+        out[needs] = values[needs].str.translate(_ESCAPES)
+        return out
+    found = set(_NEEDS_ESCAPE.findall(joined)) - {_SEPARATOR}
+    if not found:
         return values
-    out = values.copy()
-    out[needs] = values[needs].str.translate(_ESCAPES)
-    return out
+    for char in sorted(found, key=lambda char: char != "\\"):
+        joined = joined.replace(char, _ESCAPES[ord(char)])
+    return pd.Series(joined.split(_SEPARATOR), index=values.index, dtype=object)
+
+
+def _fullmatch(pattern: re.Pattern[str], values: pd.Series) -> np.ndarray:
+    """``pattern.fullmatch`` over str values in one regex pass; ``pattern`` must not match \\n.
+
+    Joins the values with newlines, blanks every line the pattern matches whole and
+    splits again, so matching values come back empty.
+    """
+    items = values.tolist()
+    joined = "\n".join(items)
+    if not items or joined.count("\n") != len(items) - 1:
+        return values.str.fullmatch(pattern).to_numpy(dtype=bool)
+    lines = np.array(_by_line(pattern).sub("", joined).split("\n"), dtype=object)
+    matched = lines == ""
+    if pattern.fullmatch("") is None:
+        matched &= np.array(items, dtype=object) != ""
+    return matched
+
+
+@functools.cache
+def _by_line(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(f"^(?:{pattern.pattern})$", pattern.flags | re.MULTILINE)
+
+
+def _contains(char_class: re.Pattern[str], values: pd.Series) -> np.ndarray:
+    """Which str values hold a character of ``char_class``; one scan when none do."""
+    if not char_class.search("".join(values.tolist())):
+        return np.zeros(len(values), dtype=bool)
+    return values.str.contains(char_class).to_numpy(dtype=bool)
 
 
 # --- problems (one reason per distinct value; None where fine) ----------------------------
@@ -519,14 +612,14 @@ def _shown(values: pd.Series) -> pd.Series:
 def _iri_valid(values: pd.Series) -> pd.Series:
     valid = pd.Series(False, index=values.index)
     text = _text_only(values)
-    valid[text.index] = text.str.fullmatch(_IRI_RE).to_numpy(dtype=bool)
+    valid[text.index] = _fullmatch(_IRI_RE, text)
     return valid
 
 
 def _iri_problems(field: str, values: pd.Series) -> pd.Series:
     why = _not_text(field, values)
     text = _text_only(values)
-    bad = text[~text.str.fullmatch(_IRI_RE).to_numpy(dtype=bool)]
+    bad = text[~_fullmatch(_IRI_RE, text)]
     if len(bad):
         why[bad.index] = f'{field} "' + _shown(bad) + '" ' + _iri_faults(bad)
     return why
@@ -562,7 +655,7 @@ def _describe_char(char: str) -> str:
 def _bnode_problems(field: str, values: pd.Series) -> pd.Series:
     why = _not_text(field, values)
     text = _text_only(values)
-    bad = text[~text.str.fullmatch(_BNODE_RE).to_numpy(dtype=bool)]
+    bad = text[~_fullmatch(_BNODE_RE, text)]
     if len(bad):
         why[bad.index] = (
             f'{field} "' + _shown(bad) + '" is not a blank node label (write _: then letters, '
@@ -574,11 +667,14 @@ def _bnode_problems(field: str, values: pd.Series) -> pd.Series:
 def _literal_problems(values: pd.Series) -> pd.Series:
     why = _not_text("object", values)
     text = _text_only(values)
-    bad = text[text.str.contains(_SURROGATE).to_numpy(dtype=bool)]
+    bad = text[_contains(_SURROGATE, text)]
     if len(bad):
         char = bad.str.extract(f"({_SURROGATE.pattern})", expand=False)
         why[bad.index] = (
-            'object "' + _shown(bad) + '" contains ' + char.map(_describe_char)
+            'object "'
+            + _shown(bad)
+            + '" contains '
+            + char.map(_describe_char)
             + "; fix how the text was decoded"
         )
     return why
@@ -587,7 +683,7 @@ def _literal_problems(values: pd.Series) -> pd.Series:
 def _language_problems(values: pd.Series) -> pd.Series:
     why = _not_text("language", values)
     text = _text_only(values)
-    bad = text[~text.str.fullmatch(_LANGUAGE_RE).to_numpy(dtype=bool)]
+    bad = text[~_fullmatch(_LANGUAGE_RE, text)]
     if len(bad):
         why[bad.index] = (
             'language "' + _shown(bad) + '" is not a well-formed BCP 47 tag '

@@ -63,7 +63,7 @@ def ontology_text() -> str:
     """Return the ontology as Turtle text.
 
     Example:
-        >>> "@prefix kgs: <https://w3id.org/kgsentinel#>" in ontology_text()
+        >>> "kgs:Anomaly" in ontology_text()
         True
     """
     return files(_PACKAGE).joinpath(_FILENAME).read_text(encoding="utf-8")

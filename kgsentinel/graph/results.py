@@ -7,9 +7,8 @@ Example:
     >>> result = QueryResult.from_pyoxigraph(store.query("SELECT ?s ?o { ?s ?p ?o }"))
     >>> result.rows()
     [{'s': 'urn:x:a', 'o': '1'}]
-    >>> print(result.serialize("csv").decode().strip())
-    s,o
-    urn:x:a,1
+    >>> result.serialize("csv")
+    b's,o\\r\\nurn:x:a,1\\r\\n'
 """
 
 from __future__ import annotations

@@ -20,10 +20,12 @@ Example:
 
 from __future__ import annotations
 
+import io
 import re
+import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +34,14 @@ import pyoxigraph as ox
 
 from kgsentinel.errors import QueryError, RdfError
 from kgsentinel.graph.binding import bind_values
+from kgsentinel.graph.loading import (
+    diff_update,
+    is_marker_graph,
+    mark_update,
+    marker_graph,
+    ntriples_lines,
+    unmark_update,
+)
 from kgsentinel.graph.results import QueryResult
 from kgsentinel.graph.terms import (
     GRAPH_PREFIX,
@@ -96,6 +106,10 @@ class GraphStore(ABC):
 
     #: where the store lives, for messages (a path or an endpoint URL)
     location: str
+    #: whether ``_query(visible=None)`` already sees the union of all graphs
+    native_union: bool = True
+    #: loads in one process run one at a time (each is several steps)
+    _load_lock = threading.Lock()
 
     # -- primitives each backend provides ------------------------------------------------
 
@@ -108,7 +122,7 @@ class GraphStore(ABC):
     ) -> QueryResult:
         """Run a query whose default graph merges the ``visible`` graphs.
 
-        ``None`` means the union of all graphs (no staging graph exists then).
+        ``None`` means the union of all graphs (only when no graph is hidden).
         """
 
     @abstractmethod
@@ -118,10 +132,6 @@ class GraphStore(ABC):
     @abstractmethod
     def _bulk_load(self, source: Source, fmt: ox.RdfFormat, graph: ox.NamedNode) -> None:
         """Load a triples document into ``graph``, fast, not necessarily atomic."""
-
-    @abstractmethod
-    def _add_quads(self, quads: Iterable[ox.Quad]) -> None:
-        """Add quads in bulk (streamed; not necessarily atomic)."""
 
     @abstractmethod
     def _dump(self, graph: ox.NamedNode | None, fmt: ox.RdfFormat, out: IO[bytes]) -> None:
@@ -169,7 +179,7 @@ class GraphStore(ABC):
             "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
         )
         sizes = {row["g"].value: int(row["n"].value) for row in result}
-        infos = [GraphInfo(g.value, sizes.get(g.value, 0)) for g in self._visible_graphs_all()]
+        infos = [GraphInfo(g.value, sizes.get(g.value, 0)) for g in self._visible_named()]
         default = self._default_graph_size()
         if default:
             infos.append(GraphInfo(None, default))
@@ -210,7 +220,7 @@ class GraphStore(ABC):
         Example:
             >>> from kgsentinel.graph import open_store
             >>> store = open_store(":memory:")
-            >>> _ = store.load(b"<urn:x:a> <urn:x:p> 1 .", format="ntriples", graph="g")
+            >>> _ = store.load(b"<urn:x:a> <urn:x:p> 1 .", format="turtle", graph="g")
             >>> store.export(graph="g", format="ntriples")
             b'<urn:x:a> <urn:x:p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .\\n'
         """
@@ -221,8 +231,6 @@ class GraphStore(ABC):
                 f"{fmt.name} holds one graph: pass --graph, or export all graphs as nquads or trig"
             )
         if out is None:
-            import io
-
             buffer = io.BytesIO()
             self._dump(target, fmt, buffer)
             return buffer.getvalue()
@@ -249,7 +257,7 @@ class GraphStore(ABC):
         graphs and put their default-graph triples into ``graph``. With ``replace``
         (the default) each graph written is replaced as a whole; otherwise the new
         triples are added. Readers see the old graph until the new one is complete;
-        on an error nothing changes.
+        on an error nothing changes (see :mod:`kgsentinel.graph.loading`).
         """
         path = Path(source) if isinstance(source, str | Path) else None
         if path is not None and not path.is_file():
@@ -258,24 +266,65 @@ class GraphStore(ABC):
         name = graph or (path.stem if path else None)
         if name is None:
             raise RdfError("name the graph to load into (graph=...)")
-        target = graph_term(name)
-        label = str(path) if path else "<data>"
-        staging = _StagingGraphs(target)
+        target, label = graph_term(name), str(path) if path else "<data>"
+        with self._load_lock:
+            try:
+                written = self._load(source, fmt, target, replace)
+            except SyntaxError as exc:
+                raise _rdf_error(label, fmt, exc) from exc
+        return LoadReport(label, {g.value: self._size(g) for g in written}, replace)
+
+    def _load(
+        self, source: Source, fmt: ox.RdfFormat, target: ox.NamedNode, replace: bool
+    ) -> list[ox.NamedNode]:
+        visible = set(self._visible_named())
+        if not fmt.supports_datasets and target not in visible:
+            self._load_new({target: source}, fmt, [])
+            return [target]
+        incoming = _read_in_memory(source, fmt, target)
+        graphs = list(incoming.named_graphs())
+        if any(not isinstance(g, ox.NamedNode) for g in graphs):
+            raise RdfError("graphs named by blank nodes cannot be loaded; name them with IRIs")
+        new = {g: _graph_ntriples(incoming, g) for g in graphs if g not in visible}
+        changes = [
+            diff_update(
+                g.value,
+                old=ntriples_lines(self._graph_ntriples(g)) if replace else None,
+                new=ntriples_lines(_graph_ntriples(incoming, g)),
+            )
+            for g in graphs
+            if g in visible
+        ]
+        self._load_new(new, ox.RdfFormat.N_TRIPLES, [c for c in changes if c])
+        return graphs
+
+    def _load_new(
+        self, documents: Mapping[ox.NamedNode, Source], fmt: ox.RdfFormat, changes: list[str]
+    ) -> None:
+        """Bulk-load new graphs hidden, then show them and apply ``changes`` in one update."""
+        hidden, marker = list(documents), marker_graph()
+        drops = [f"DROP SILENT GRAPH {g}" for g in hidden]  # also leftovers of a crashed load
+        if hidden:
+            self._update(" ;\n".join([*drops, mark_update(marker, hidden)]))
         try:
-            if fmt.supports_datasets:
-                self._add_quads(staging.rename(_parse(source, fmt)))
-            else:
-                self._bulk_load(source, fmt, staging.of(target))
-            if staging.mapping:
-                self._update(staging.commit_update(replace))
-        except SyntaxError as exc:
-            self._discard(staging)
-            raise _rdf_error(label, fmt, exc) from exc
+            for graph, document in documents.items():
+                self._bulk_load(document, fmt, graph)
+            final = [*changes, unmark_update(marker)] if hidden else changes
+            if final:
+                self._update(" ;\n".join(final))
         except BaseException:
-            self._discard(staging)
+            if hidden:
+                self._update(" ;\n".join([*drops, unmark_update(marker)]))
             raise
-        sizes = {g.iri: g.triples for g in self.graphs() if g.iri in staging.final_iris()}
-        return LoadReport(label, {iri: sizes.get(iri, 0) for iri in staging.final_iris()}, replace)
+
+    def _graph_ntriples(self, graph: ox.NamedNode) -> bytes:
+        buffer = io.BytesIO()
+        self._dump(graph, ox.RdfFormat.N_TRIPLES, buffer)
+        return buffer.getvalue()
+
+    def _size(self, graph: ox.NamedNode) -> int:
+        sparql = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}"
+        return int(self._query(sparql, {}, self._visible_graphs()).scalar())
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
         """Add a few quads in one transaction (use :meth:`load` for documents).
@@ -293,14 +342,27 @@ class GraphStore(ABC):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _visible_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph] | None:
-        graphs = self._named_graphs()
-        if any(g.value.startswith(STAGING_PREFIX) for g in graphs):
-            return [ox.DefaultGraph(), *self._visible_graphs_all()]
-        return None
+    def _hidden_graphs(self, named: list[ox.NamedNode]) -> set[ox.NamedNode]:
+        """Staging graphs and graphs still loading: no query may see them."""
+        hidden = {g for g in named if g.value.startswith(STAGING_PREFIX)}
+        markers: list[ox.NamedNode | ox.DefaultGraph] = [g for g in hidden if is_marker_graph(g)]
+        if markers:
+            marks = self._query("SELECT ?g WHERE { ?g ?p ?o }", {}, markers)
+            hidden |= {row[0] for row in marks.solutions if isinstance(row[0], ox.NamedNode)}
+        return hidden
 
-    def _visible_graphs_all(self) -> list[ox.NamedNode]:
-        return [g for g in self._named_graphs() if not g.value.startswith(STAGING_PREFIX)]
+    def _visible_named(self) -> list[ox.NamedNode]:
+        named = self._named_graphs()
+        hidden = self._hidden_graphs(named)
+        return [g for g in named if g not in hidden]
+
+    def _visible_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph] | None:
+        """The graphs queries see; ``None`` when the backend's own union is exact."""
+        named = self._named_graphs()
+        hidden = self._hidden_graphs(named)
+        if not hidden and self.native_union:
+            return None
+        return [ox.DefaultGraph(), *(g for g in named if g not in hidden)]
 
     def _default_graph_size(self) -> int:
         only_default = [ox.DefaultGraph()]
@@ -308,52 +370,10 @@ class GraphStore(ABC):
 
     def _existing_graph(self, graph: str) -> ox.NamedNode:
         target = graph_term(graph)
-        if target not in self._visible_graphs_all():
+        if target not in self._visible_named():
             known = ", ".join(g.name for g in self.graphs() if g.iri) or "none yet"
             raise RdfError(f"no graph named {graph!r} in {self.location} (graphs: {known})")
         return target
-
-    def _discard(self, staging: _StagingGraphs) -> None:
-        if staging.mapping:
-            self._update(staging.drop_update())
-
-
-class _StagingGraphs:
-    """Hidden graphs a load writes into before one update moves them into place."""
-
-    def __init__(self, default_target: ox.NamedNode) -> None:
-        self.default_target = default_target
-        self.token = uuid.uuid4().hex
-        self.mapping: dict[str, ox.NamedNode] = {}
-
-    def of(self, final: ox.NamedNode) -> ox.NamedNode:
-        if final.value not in self.mapping:
-            number = len(self.mapping)
-            self.mapping[final.value] = ox.NamedNode(f"{STAGING_PREFIX}{self.token}:{number}")
-        return self.mapping[final.value]
-
-    def final_iris(self) -> list[str]:
-        return list(self.mapping)
-
-    def rename(self, quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
-        for quad in quads:
-            graph = quad.graph_name
-            final = self.default_target if isinstance(graph, ox.DefaultGraph) else graph
-            if isinstance(final, ox.BlankNode):
-                raise RdfError("graphs named by blank nodes cannot be loaded; name them with IRIs")
-            yield ox.Quad(quad.subject, quad.predicate, quad.object, self.of(final))
-
-    def commit_update(self, replace: bool) -> str:
-        """One update that puts every staged graph in place (replacing or adding)."""
-        parts = []
-        for final, stage in self.mapping.items():
-            if replace:
-                parts.append(f"DROP SILENT GRAPH <{final}>")
-            parts += [f"ADD SILENT {stage} TO <{final}>", f"DROP SILENT GRAPH {stage}"]
-        return " ;\n".join(parts)
-
-    def drop_update(self) -> str:
-        return " ;\n".join(f"DROP SILENT GRAPH {stage}" for stage in self.mapping.values())
 
 
 def _insert_data_line(quad: ox.Quad) -> str:
@@ -363,10 +383,18 @@ def _insert_data_line(quad: ox.Quad) -> str:
     return f"GRAPH {quad.graph_name} {{ {triple} }}"
 
 
-def _parse(source: Source, fmt: ox.RdfFormat) -> Iterator[ox.Quad]:
+def _read_in_memory(source: Source, fmt: ox.RdfFormat, target: ox.NamedNode) -> ox.Store:
+    """Parse a document into a scratch in-memory store (default-graph triples into ``target``)."""
+    incoming = ox.Store()
     if isinstance(source, bytes):
-        return iter(ox.parse(source, format=fmt))
-    return iter(ox.parse(path=str(source), format=fmt))
+        incoming.bulk_load(source, format=fmt, to_graph=target)
+    else:
+        incoming.bulk_load(path=str(source), format=fmt, to_graph=target)
+    return incoming
+
+
+def _graph_ntriples(store: ox.Store, graph: ox.NamedNode) -> bytes:
+    return store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
 
 
 def _rdf_error(label: str, fmt: ox.RdfFormat, exc: SyntaxError) -> RdfError:
