@@ -214,3 +214,20 @@ def test_the_console_script_reports_a_locked_store(workspace: Path) -> None:
     assert result.stderr.startswith("Error: the store at ")
     assert "is in use by process" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_the_same_commands_work_on_a_remote_endpoint(
+    cli: CliRunner,
+    products: Path,
+    oxigraph_server,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    oxigraph_server.clear()
+    monkeypatch.setenv("KGSENTINEL_STORE_URL", oxigraph_server.query_url)
+    assert run(cli, "load", str(products), "--graph", "plm").exit_code == 0
+    answer = run(cli, "query", NAMES, "-F", "csv")
+    assert answer.stdout.splitlines() == ["name", "Night cream", "Rose serum"]
+    from kgsentinel.graph.remote import RemoteStore
+
+    with RemoteStore(oxigraph_server.query_url) as remote:
+        assert [(g.name, g.triples) for g in remote.graphs()] == [("plm", 6)]

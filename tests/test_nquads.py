@@ -118,6 +118,14 @@ def term_in(quad: ox.Quad, field: str) -> str:
     return term[field].value
 
 
+def pyoxigraph_accepts_iri(value: str) -> bool:
+    try:
+        list(ox.parse(f"<{value}> <{EX}p> <{EX}o> .\n".encode(), format=RdfFormat.N_QUADS))
+    except SyntaxError:
+        return False
+    return True
+
+
 def check_reconciles(frame: pd.DataFrame, batch: NQuadsBatch) -> None:
     assert batch.accepted + batch.rejects.row.nunique() == len(frame)
     assert batch.text.count("\n") == batch.accepted
@@ -297,16 +305,73 @@ IRI_PIECES = st.sampled_from(
 )
 def test_check_iris_agrees_with_pyoxigraph(prefix: str, body: str) -> None:
     value = prefix + body
-    try:
-        list(ox.parse(f"<{value}> <{EX}p> <{EX}o> .\n".encode(), format=RdfFormat.N_QUADS))
-        accepted = True
-    except SyntaxError:
-        accepted = False
+    accepted = pyoxigraph_accepts_iri(value)
 
     assert check_iris(pd.Series([value]))[0] == accepted
     batch = to_nquads(iri_frame("subject", [value]))
     assert batch.accepted == accepted
     parse(batch)
+
+
+IPV6_GROUPS = st.sampled_from(["0", "1", "ffff", "12345", "abc", "", "1.2.3.4", "01.1.1.1"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(groups=st.lists(IPV6_GROUPS, max_size=10))
+def test_ipv6_hosts_agree_with_pyoxigraph(groups: list[str]) -> None:
+    iri = "http://[" + ":".join(groups) + "]:8/"
+
+    assert check_iris(pd.Series([iri]))[0] == pyoxigraph_accepts_iri(iri)
+
+
+@st.composite
+def ipv6_addresses(draw: st.DrawFn) -> str:
+    """Every RFC 4291 text form: 8 groups, or 6 plus IPv4, with or without one ``::``."""
+    ipv4 = draw(st.booleans())
+    count = 6 if ipv4 else 8
+    groups = draw(
+        st.lists(st.from_regex(r"[0-9a-fA-F]{1,4}", fullmatch=True), min_size=count, max_size=count)
+    )
+    text = ":".join(groups)
+    if draw(st.booleans()):
+        start = draw(st.integers(0, count - 1))
+        end = draw(st.integers(start + 1, count))
+        text = ":".join(groups[:start]) + "::" + ":".join(groups[end:])
+    if ipv4:
+        octets = draw(st.lists(st.integers(0, 255), min_size=4, max_size=4))
+        text += ("" if text.endswith("::") else ":") + ".".join(map(str, octets))
+    return text
+
+
+@SETTINGS
+@given(address=ipv6_addresses(), extra=st.sampled_from(["", ":1", "1:", "::1"]))
+def test_every_ipv6_form_is_valid_and_no_more(address: str, extra: str) -> None:
+    iri = f"http://[{address}{extra}]/"
+
+    assert check_iris(pd.Series([iri]))[0] == pyoxigraph_accepts_iri(iri)
+    assert check_iris(pd.Series([f"http://[{address}]/"]))[0]
+
+
+def ipv6_shapes() -> list[str]:
+    """Each place a ``::`` can go, in 8-group and in 6-group-plus-IPv4 addresses."""
+    shapes = []
+    for count, ipv4 in ((8, ""), (6, "10.0.0.255")):
+        groups = [f"{index + 1:x}" for index in range(count)]
+        forms = [":".join(groups)]
+        for start in range(count):
+            for end in range(start + 1, count + 1):
+                forms.append(":".join(groups[:start]) + "::" + ":".join(groups[end:]))
+        join = "" if not ipv4 else ":"
+        shapes += [form + (ipv4 if form.endswith("::") else join + ipv4) for form in forms]
+    return shapes
+
+
+def test_every_ipv6_shape_and_ipvfuture_is_valid() -> None:
+    iris = pd.Series([f"http://[{host}]/" for host in [*ipv6_shapes(), "v1.x:y", "V1f.a"]])
+
+    assert len(iris) == 2 + (1 + 36) + (1 + 21)
+    assert all(map(pyoxigraph_accepts_iri, iris))
+    assert iris[~check_iris(iris)].tolist() == []
 
 
 def test_check_iris_is_a_mask_over_any_values() -> None:

@@ -272,7 +272,8 @@ class GraphStore(ABC):
                 written = self._load(source, fmt, target, replace)
             except SyntaxError as exc:
                 raise _rdf_error(label, fmt, exc) from exc
-        return LoadReport(label, {g.value: self._size(g) for g in written}, replace)
+        sizes = {g.value: self._size(g) for g in sorted(written, key=str)}
+        return LoadReport(label, sizes, replace)
 
     def _load(
         self, source: Source, fmt: ox.RdfFormat, target: ox.NamedNode, replace: bool
