@@ -1,10 +1,11 @@
-"""Bind parameters into a SPARQL query for endpoints that cannot take them separately.
+"""Bind query parameters as a ``VALUES`` block, the same way on every backend.
 
-The embedded store binds parameters natively (pyoxigraph substitutions). A remote
-SPARQL 1.1 endpoint has no such protocol parameter, so the values go into the
-query as a ``VALUES`` block at the start of the outermost ``WHERE`` group, which
-binds them for the whole pattern (filters, optionals, aggregates). The values
-are written by pyoxigraph's own term serialiser, never pasted as raw text.
+A SPARQL 1.1 endpoint has no protocol parameter for bindings, and pyoxigraph's
+native substitutions refuse variables outside the SELECT projection, so values
+go into the query as a ``VALUES`` block at the start of the outermost ``WHERE``
+group, which binds them for the whole pattern (filters, optionals, aggregates)
+on both backends alike. The values are written by pyoxigraph's own term
+serialiser, never pasted as raw text, so no value can change the query's shape.
 
 Example:
     >>> import pyoxigraph as ox

@@ -90,6 +90,8 @@ class EmbeddedStore(GraphStore):
 
     def __init__(self, path: str | Path | None = None) -> None:
         self._write_lock = threading.Lock()
+        self._generation = 0  # bumped after every write: invalidates the cache below
+        self._visible_cache: tuple[int, list[ox.NamedNode | ox.DefaultGraph] | None] | None = None
         self._holder: StoreHolderLock | None = None
         if path is None:
             self.location = "memory"
@@ -120,8 +122,24 @@ class EmbeddedStore(GraphStore):
 
     @property
     def pyoxigraph(self) -> ox.Store:
-        """The underlying ``pyoxigraph.Store`` (for power users; bypasses staging rules)."""
+        """The underlying ``pyoxigraph.Store``, for reading with pyoxigraph's own API.
+
+        Writes through it bypass atomic loads and hidden graphs; use the store's methods.
+        """
         return self._open()
+
+    def _visible_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph] | None:
+        """Cached: this process is the store's only writer, so it knows when it changes."""
+        generation, cached = self._generation, self._visible_cache
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        visible = super()._visible_graphs()
+        if generation == self._generation:
+            self._visible_cache = (generation, visible)
+        return visible
+
+    def _changed(self) -> None:
+        self._generation += 1
 
     def _open(self) -> ox.Store:
         try:
@@ -158,18 +176,26 @@ class EmbeddedStore(GraphStore):
                 raise query_syntax_error(exc) from exc
             except OSError as exc:
                 raise StoreError(f"the update failed in {self.location}: {exc}") from exc
+            finally:
+                self._changed()
 
     def _bulk_load(self, source: Source, fmt: ox.RdfFormat, graph: ox.NamedNode) -> None:
         with self._write_lock:
-            if isinstance(source, bytes):
-                self._open().bulk_load(source, format=fmt, to_graph=graph)
-            else:
-                self._open().bulk_load(path=str(source), format=fmt, to_graph=graph)
+            try:
+                if isinstance(source, bytes):
+                    self._open().bulk_load(source, format=fmt, to_graph=graph)
+                else:
+                    self._open().bulk_load(path=str(source), format=fmt, to_graph=graph)
+            finally:
+                self._changed()
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
         """Add a few quads in one transaction."""
         with self._write_lock:
-            self._open().extend(list(quads))
+            try:
+                self._open().extend(list(quads))
+            finally:
+                self._changed()
 
     def _dump(self, graph: ox.NamedNode | None, fmt: ox.RdfFormat, out: IO[bytes]) -> None:
         store = self._open()

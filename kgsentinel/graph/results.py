@@ -55,7 +55,7 @@ class QueryResult:
         """Materialise a pyoxigraph result (solutions, boolean or triples)."""
         if isinstance(result, ox.QuerySolutions):
             names = [variable.value for variable in result.variables]
-            rows = [tuple(solution[name] for name in names) for solution in result]
+            rows = [tuple(solution) for solution in result]  # projection order, None if unbound
             return cls("select", variables=names, solutions=rows)
         if isinstance(result, ox.QueryBoolean):
             return cls("ask", boolean=bool(result))

@@ -27,6 +27,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -75,11 +76,17 @@ class GraphInfo:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What one load did: the graphs written and how many triples each now holds."""
+    """What one load did: the graphs it wrote, and their sizes (counted when first asked)."""
 
     source: str
-    graphs: dict[str, int]
+    graph_iris: tuple[str, ...]
     replaced: bool
+    store: GraphStore = field(repr=False, compare=False)
+
+    @cached_property
+    def graphs(self) -> dict[str, int]:
+        """Each graph written, with the number of triples it now holds."""
+        return {iri: self.store._size(ox.NamedNode(iri)) for iri in self.graph_iris}
 
     @property
     def triples(self) -> int:
@@ -272,8 +279,7 @@ class GraphStore(ABC):
                 written = self._load(source, fmt, target, replace)
             except SyntaxError as exc:
                 raise _rdf_error(label, fmt, exc) from exc
-        sizes = {g.value: self._size(g) for g in sorted(written, key=str)}
-        return LoadReport(label, sizes, replace)
+        return LoadReport(label, tuple(sorted(g.value for g in written)), replace, self)
 
     def _load(
         self, source: Source, fmt: ox.RdfFormat, target: ox.NamedNode, replace: bool
