@@ -193,8 +193,8 @@ class GraphStore(ABC):
         return sorted(infos, key=lambda info: (-info.triples, info.iri or ""))
 
     def has_graph(self, graph: str) -> bool:
-        """Tell whether a named graph exists."""
-        return graph_term(graph) in self._named_graphs()
+        """Tell whether a named graph exists (and is not still loading)."""
+        return graph_term(graph) in self._visible_named()
 
     def stats(self, *, top: int = 10) -> StoreStats:
         """Triples per graph, and the ``top`` most used classes and predicates."""
