@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -148,10 +148,7 @@ class EmbeddedStore(GraphStore):
             raise StoreError(f"the store at {self.location} is closed") from None
 
     def _query(
-        self,
-        sparql: str,
-        terms: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal],
-        visible: list[ox.NamedNode | ox.DefaultGraph] | None,
+        self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
     ) -> QueryResult:
         options: dict[str, Any] = {}
         if visible is None:
@@ -159,8 +156,6 @@ class EmbeddedStore(GraphStore):
         else:
             options["default_graph"] = visible
             options["named_graphs"] = [g for g in visible if isinstance(g, ox.NamedNode)]
-        if terms:
-            options["substitutions"] = {ox.Variable(k): v for k, v in terms.items()}
         try:
             return QueryResult.from_pyoxigraph(self._open().query(sparql, **options))
         except SyntaxError as exc:

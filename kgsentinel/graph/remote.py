@@ -29,7 +29,7 @@ import contextlib
 import io
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -37,7 +37,6 @@ import httpx
 import pyoxigraph as ox
 
 from kgsentinel.errors import ConfigError, EndpointError, QueryError, StoreError
-from kgsentinel.graph.binding import bind_values
 from kgsentinel.graph.results import QueryResult
 from kgsentinel.graph.store import GraphStore, Source, query_syntax_error
 
@@ -150,12 +149,9 @@ class RemoteStore(GraphStore):
     # -- primitives ----------------------------------------------------------------------
 
     def _query(
-        self,
-        sparql: str,
-        terms: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal],
-        visible: list[ox.NamedNode | ox.DefaultGraph] | None,
+        self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
     ) -> QueryResult:
-        return self._run_query(bind_values(sparql, terms), self._dataset(visible))
+        return self._run_query(sparql, self._dataset(visible))
 
     def _update(self, sparql: str) -> None:
         headers = {"Content-Type": "application/sparql-update"}

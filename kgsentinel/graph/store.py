@@ -122,10 +122,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _query(
-        self,
-        sparql: str,
-        terms: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal],
-        visible: list[ox.NamedNode | ox.DefaultGraph] | None,
+        self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
     ) -> QueryResult:
         """Run a query whose default graph merges the ``visible`` graphs.
 
@@ -174,7 +171,7 @@ class GraphStore(ABC):
             False
         """
         bound = bind_values(sparql, to_terms(params))
-        return self._query(bound, {}, self._visible_graphs())
+        return self._query(bound, self._visible_graphs())
 
     def update(self, sparql: str) -> None:
         """Run a SPARQL 1.1 Update as one transaction (all or nothing)."""
@@ -331,7 +328,7 @@ class GraphStore(ABC):
 
     def _size(self, graph: ox.NamedNode) -> int:
         sparql = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}"
-        return int(self._query(sparql, {}, self._visible_graphs()).scalar())
+        return int(self._query(sparql, self._visible_graphs()).scalar())
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
         """Add a few quads in one transaction (use :meth:`load` for documents).
@@ -354,7 +351,7 @@ class GraphStore(ABC):
         hidden = {g for g in named if g.value.startswith(STAGING_PREFIX)}
         markers: list[ox.NamedNode | ox.DefaultGraph] = [g for g in hidden if is_marker_graph(g)]
         if markers:
-            marks = self._query("SELECT ?g WHERE { ?g ?p ?o }", {}, markers)
+            marks = self._query("SELECT ?g WHERE { ?g ?p ?o }", markers)
             hidden |= {row[0] for row in marks.solutions if isinstance(row[0], ox.NamedNode)}
         return hidden
 
@@ -373,7 +370,7 @@ class GraphStore(ABC):
 
     def _default_graph_size(self) -> int:
         only_default = [ox.DefaultGraph()]
-        return int(self._query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", {}, only_default).scalar())
+        return int(self._query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", only_default).scalar())
 
     def _existing_graph(self, graph: str) -> ox.NamedNode:
         target = graph_term(graph)
