@@ -12,8 +12,12 @@ Every message says what went wrong and, where there is one, the fix.
     │   ├── StoreLockedError   an embedded store is held by another process
     │   └── EndpointError      a remote SPARQL endpoint failed or refused
     ├── QueryError             a SPARQL query or update is invalid
-    └── RdfError               an RDF file or term is invalid
-        └── InvalidIriError    a value cannot be written as an IRI
+    ├── RdfError               an RDF file or term is invalid
+    │   └── InvalidIriError    a value cannot be written as an IRI
+    └── IngestError            a source cannot be ingested
+        ├── MappingError       a mapping file is invalid (checked before any data is read)
+        ├── SourceError        a source cannot be read (file, table, URL)
+        └── RejectRateError    too many rows were rejected: the run was undone
 
 Example:
     >>> from kgsentinel.errors import KgsentinelError, QueryError
@@ -26,10 +30,14 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "EndpointError",
+    "IngestError",
     "InvalidIriError",
     "KgsentinelError",
+    "MappingError",
     "QueryError",
     "RdfError",
+    "RejectRateError",
+    "SourceError",
     "StoreError",
     "StoreLockedError",
     "WorkspaceError",
@@ -70,3 +78,19 @@ class RdfError(KgsentinelError):
 
 class InvalidIriError(RdfError):
     """A value cannot be written as an absolute IRI."""
+
+
+class IngestError(KgsentinelError):
+    """A source cannot be ingested."""
+
+
+class MappingError(IngestError):
+    """A mapping is invalid: unknown column, bad template, unknown prefix or datatype."""
+
+
+class SourceError(IngestError):
+    """A source cannot be read: missing file, bad format, unknown table, bad URL."""
+
+
+class RejectRateError(IngestError):
+    """More rows were rejected than the source allows; the run changed nothing."""

@@ -1,0 +1,3 @@
+"""Ingest: sources and event logs mapped into the graph by declarative mappings."""
+
+__all__: list[str] = []

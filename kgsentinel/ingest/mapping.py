@@ -1,0 +1,261 @@
+"""Declarative mappings (``mappings/*.yaml``): how a source's rows become graph data.
+
+A mapping names the entities each row describes: their class, an IRI built
+from key columns, properties with datatypes or languages, and links to other
+entities by key, so sources join in the graph without a join in the mapping::
+
+    base: "urn:kgsentinel:npi:"
+    prefixes: {npi: "urn:kgsentinel:npi:"}
+    entities:
+      - class: npi:Product
+        iri: "product/{sku}"
+        properties:
+          rdfs:label: {column: name, language: en}
+          npi:price: {column: price, datatype: xsd:decimal}
+          npi:launched: {column: launch_date, datatype: xsd:date, format: "%d/%m/%Y"}
+          npi:sku: sku                      # a bare column name: a plain string
+        links:
+          npi:supplier: "supplier/{supplier_id}"
+
+Everything is checked before any data is read: unknown columns are named with
+the available ones, and bad templates, prefixes and datatypes are explained.
+
+Example:
+    >>> thing = {"class": "kgs:Object", "iri": "thing/{id}", "properties": {"rdfs:label": "name"}}
+    >>> mapping = Mapping.model_validate({"entities": [thing]})
+    >>> mapping.columns()
+    ['id', 'name']
+    >>> try:
+    ...     mapping.check_columns(["id", "nmae"], source="things.csv")
+    ... except MappingError as error:
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    things.csv: entities[0].properties['rdfs:label'] reads column 'name', which things.csv
+    does not have (did you mean 'nmae'?; columns: id, nmae)
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kgsentinel.errors import MappingError
+from kgsentinel.graph.ontology import PREFIXES
+from kgsentinel.graph.terms import is_absolute_iri
+from kgsentinel.ingest.templates import Template
+
+__all__ = [
+    "DATATYPES",
+    "Entity",
+    "Mapping",
+    "Value",
+    "load_mapping",
+]
+
+#: datatypes whose values are checked and normalised; any other datatype IRI is written as given
+DATATYPES = ("string", "integer", "decimal", "double", "boolean", "date", "dateTime")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Value(_Model):
+    """Where a property's value comes from, and how it is typed."""
+
+    column: str | None = Field(None, description="Read the value from this column.")
+    template: str | None = Field(None, description="Build the value from columns: '{a} {b}'.")
+    constant: str | None = Field(None, description="The same value on every row.")
+    datatype: str | None = Field(None, description="xsd:integer, xsd:date, ... (CURIE or IRI).")
+    language: str | None = Field(None, description="Language tag for text: en, fr-BE, ...")
+    format: str | None = Field(None, description="strptime format for dates and times.")
+    required: bool = Field(False, description="Reject the row when the value is missing.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Value:
+        given = [name for name in ("column", "template", "constant") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of column, template or constant")
+        if self.datatype and self.language:
+            raise ValueError("a value has a datatype or a language, not both")
+        return self
+
+    def template_(self) -> Template:
+        """The value as a template (a column is ``{column}``)."""
+        if self.column is not None:
+            return Template(self.column, ((self.column,),))
+        if self.template is not None:
+            return Template.parse(self.template)
+        return Template(str(self.constant), (str(self.constant),))
+
+
+class Entity(_Model):
+    """One kind of thing each row describes."""
+
+    classes: list[str] = Field(alias="class", description="Class CURIEs or IRIs.")
+    iri: str = Field(description="IRI template from key columns, relative to the base.")
+    properties: dict[str, Value] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict, description="predicate: IRI template")
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _column_shorthand(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {key: {"column": v} if isinstance(v, str) else v for key, v in value.items()}
+
+
+class Mapping(_Model):
+    """A whole mapping file."""
+
+    base: str = Field("urn:kgsentinel:data:", description="Base of relative IRI templates.")
+    prefixes: dict[str, str] = Field(default_factory=dict)
+    entities: list[Entity] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _resolvable(self) -> Mapping:
+        if not is_absolute_iri(self.base):
+            raise ValueError(
+                f"base {self.base!r} must be an absolute IRI such as urn:x: or https://"
+            )
+        for where, name in self._names():
+            self.expand(name, where=where)
+        for _where, template in self._templates():
+            Template.parse(template)
+        for index, entity in enumerate(self.entities):
+            for predicate, value in entity.properties.items():
+                if value.datatype:
+                    self.expand(
+                        value.datatype, where=f"entities[{index}].properties[{predicate!r}]"
+                    )
+        return self
+
+    def _names(self) -> list[tuple[str, str]]:
+        names = []
+        for index, entity in enumerate(self.entities):
+            names += [(f"entities[{index}].class", c) for c in entity.classes]
+            names += [(f"entities[{index}].properties", p) for p in entity.properties]
+            names += [(f"entities[{index}].links", p) for p in entity.links]
+        return names
+
+    def _templates(self) -> list[tuple[str, str]]:
+        templates = []
+        for index, entity in enumerate(self.entities):
+            templates.append((f"entities[{index}].iri", entity.iri))
+            templates += [(f"entities[{index}].links[{p!r}]", t) for p, t in entity.links.items()]
+            templates += [
+                (f"entities[{index}].properties[{p!r}]", v.template)
+                for p, v in entity.properties.items()
+                if v.template
+            ]
+        return templates
+
+    def expand(self, name: str, *, where: str = "mapping") -> str:
+        """Expand a CURIE (``npi:Product``); ``<iri>``, ``http(s)://`` and ``urn:`` pass as IRIs.
+
+        Example:
+            >>> Mapping().expand("xsd:date")
+            'http://www.w3.org/2001/XMLSchema#date'
+        """
+        if name.startswith("<") and name.endswith(">"):
+            return name[1:-1]
+        prefix, colon, local = name.partition(":")
+        known = {**PREFIXES, **self.prefixes}
+        if colon and prefix in known:
+            return known[prefix] + local
+        if colon and (local.startswith("//") or prefix == "urn"):
+            return name
+        raise ValueError(
+            f"{where}: prefix {prefix!r} of {name!r} is not declared; add it under prefixes: "
+            f"(known: {', '.join(sorted(known))}) or write the full IRI as <...>"
+        )
+
+    def resolve(self, iri: str) -> str:
+        """An IRI from a rendered template: absolute as it is, relative against the base."""
+        return iri if is_absolute_iri(iri) else self.base + iri
+
+    def columns(self) -> list[str]:
+        """Every column the mapping reads, in order of first use."""
+        seen: dict[str, None] = {}
+        for entity in self.entities:
+            for text in (entity.iri, *entity.links.values()):
+                seen.update(dict.fromkeys(Template.parse(text).columns))
+            for value in entity.properties.values():
+                seen.update(dict.fromkeys(value.template_().columns if not value.constant else ()))
+        return list(seen)
+
+    def check_columns(self, available: list[str], *, source: str) -> None:
+        """Raise :class:`MappingError` naming the first column ``source`` lacks."""
+        have = set(available)
+        for where, column in self._column_uses():
+            if column not in have:
+                close = difflib.get_close_matches(column, available, n=1)
+                hint = f"did you mean {close[0]!r}?; " if close else ""
+                raise MappingError(
+                    f"{source}: {where} reads column {column!r}, which {source} does not have "
+                    f"({hint}columns: {', '.join(available)})"
+                )
+
+    def _column_uses(self) -> list[tuple[str, str]]:
+        uses = []
+        for index, entity in enumerate(self.entities):
+            uses += [(f"entities[{index}].iri", c) for c in Template.parse(entity.iri).columns]
+            for predicate, template in entity.links.items():
+                where = f"entities[{index}].links[{predicate!r}]"
+                uses += [(where, c) for c in Template.parse(template).columns]
+            for predicate, value in entity.properties.items():
+                where = f"entities[{index}].properties[{predicate!r}]"
+                if not value.constant:
+                    uses += [(where, c) for c in value.template_().columns]
+        return uses
+
+    def digest(self) -> str:
+        """A hash of the mapping's meaning, recorded in provenance."""
+        return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file; errors name the file and the entry."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise MappingError(
+            f"{path}: no such mapping file; check the path in kgsentinel.toml"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MappingError(f"{path}:{where} {problem} (fix the YAML syntax)") from None
+    try:
+        return Mapping.model_validate(data)
+    except ValidationError as exc:
+        raise MappingError(f"{path}: {_describe(exc)}") from None
+    except MappingError as exc:
+        raise MappingError(f"{path}: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    where = "".join(
+        f"[{part}]" if isinstance(part, int) else (f".{part}" if i else str(part))
+        for i, part in enumerate(error["loc"])
+    )
+    if error["type"] == "value_error":
+        message = str(error["ctx"]["error"])
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key; see docs/mappings.md for the keys a mapping takes"
+    else:
+        message = str(error["msg"]).rstrip(".")
+    more = len(exc.errors()) - 1
+    return f"{where + ': ' if where else ''}{message}" + (f" (and {more} more)" if more else "")
