@@ -126,11 +126,97 @@ class StoreConfig(_Section):
         return self
 
 
+RESERVED_SOURCES = ("anomalies", "predictions", "alerts", "provenance", "ontology")
+
+
+class SourceConfig(_Section):
+    """A source ([sources.NAME]): where its rows come from and how they map into the graph."""
+
+    kind: Literal["csv", "tsv", "json", "jsonl", "parquet", "sql"] | None = Field(
+        None,
+        description="csv, tsv, json, jsonl, parquet or sql; by default from the file name.",
+        examples=["csv"],
+    )
+    path: str | None = Field(
+        None, description="The file, relative to this file.", examples=["data/plm.csv"]
+    )
+    url_env: str | None = Field(
+        None,
+        description="sql: environment variable holding the SQLAlchemy URL (it may hold a "
+        "password, so it never goes here).",
+        examples=["PLM_DATABASE_URL"],
+    )
+    table: str | None = Field(None, description="sql: the table to read.", examples=["products"])
+    query: str | None = Field(
+        None, description="sql: a SELECT to read instead of a table.", examples=["SELECT ..."]
+    )
+    records: str | None = Field(
+        None,
+        description="json: dotted path to the list of records in the document.",
+        examples=["data.items"],
+    )
+    mapping: str | None = Field(
+        None,
+        description="The mapping file, relative to this file (default: mappings/NAME.yaml).",
+        examples=["mappings/plm.yaml"],
+    )
+    mode: Literal["snapshot", "append"] = Field(
+        "snapshot",
+        description="snapshot (the default): each run replaces the source's graph; append: "
+        "each run adds the new rows (events), keeping each once.",
+        examples=["append"],
+    )
+    watermark: str | None = Field(
+        None,
+        description="A column that grows with new rows (id, updated_at): later runs read only "
+        "rows above the highest value seen.",
+        examples=["updated_at"],
+    )
+    max_reject_rate: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Fail the run, changing nothing, when more than this share of rows is "
+        "rejected.",
+    )
+    chunk_rows: int = Field(50_000, gt=0, description="Rows read and mapped at a time.")
+
+    @model_validator(mode="after")
+    def _located(self) -> SourceConfig:
+        if self.kind == "sql":
+            if not self.url_env:
+                raise ValueError("a sql source needs url_env (the variable holding its URL)")
+            if (self.table is None) == (self.query is None):
+                raise ValueError("a sql source needs exactly one of table or query")
+        elif not self.path:
+            raise ValueError("a file source needs path")
+        if self.watermark and self.mode != "append":
+            raise ValueError("watermark reads only new rows, so it needs mode = 'append'")
+        return self
+
+
 class Config(_Section):
     """All settings of a workspace."""
 
     project: ProjectConfig = Field(default_factory=ProjectConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+
+    @field_validator("sources")
+    @classmethod
+    def _usable_names(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        for name in sources:
+            if name in RESERVED_SOURCES:
+                raise ValueError(
+                    f"source name {name!r} is reserved for kgsentinel's own graphs "
+                    f"({', '.join(RESERVED_SOURCES)}); rename the source"
+                )
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+                raise ValueError(
+                    f"source name {name!r}: use letters, digits, '.', '_' and '-' "
+                    "(it names a graph)"
+                )
+        return sources
 
 
 def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
@@ -255,16 +341,23 @@ def config_template(name: str = "kgsentinel") -> str:
         "# Every setting is listed with its default; uncomment a line to change it.",
         "# Secrets (tokens, passwords) never go here: name an environment variable instead.",
     ]
-    for section, field in Config.model_fields.items():
-        model = field.annotation
-        assert isinstance(model, type)
-        assert issubclass(model, BaseModel)
-        lines += ["", f"[{section}]", f"# {(model.__doc__ or '').strip()}"]
+    sections: list[tuple[str, type[BaseModel]]] = [
+        ("project", ProjectConfig),
+        ("store", StoreConfig),
+        ("sources.plm", SourceConfig),
+    ]
+    for section, model in sections:
+        example = section.startswith("sources.")
+        header = f"# [{section}]" if example else f"[{section}]"
+        lines += ["", header, f"# {(model.__doc__ or '').strip()}"]
         for key, setting in model.model_fields.items():
             lines += [f"# {setting.description}"]
             default = name if (section, key) == ("project", "name") else setting.default
-            example = (setting.examples or [None])[0]
-            lines.append(_toml_line(key, default, example, always=(section, key) in _WRITTEN))
+            sample = (setting.examples or [None])[0]
+            if example and sample is not None:
+                default = sample  # the sources block is an example: show example values
+            written = (section, key) in _WRITTEN
+            lines.append(_toml_line(key, default, sample, always=written))
     return "\n".join(lines) + "\n"
 
 

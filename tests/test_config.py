@@ -29,7 +29,7 @@ def test_the_template_is_valid_and_explains_every_setting() -> None:
 
 
 def test_every_commented_setting_is_valid_when_uncommented() -> None:
-    setting = re.compile(r"# (\w+) = ")
+    setting = re.compile(r"# (\w+ = |\[)")
     lines = [
         line.removeprefix("# ") if setting.match(line) else line
         for line in config_template().splitlines()

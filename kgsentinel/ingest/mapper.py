@@ -72,8 +72,7 @@ class MappedChunk:
 class _Collector:
     """Quads and problems gathered over one chunk, keyed by the chunk's index."""
 
-    def __init__(self, graph: str) -> None:
-        self.graph = graph
+    def __init__(self) -> None:
         self.quads: list[pd.DataFrame] = []
         self.problems: list[pd.DataFrame] = []
 
@@ -100,11 +99,15 @@ class _Collector:
             self.problems.append(pd.DataFrame({"at": at, "field": field, "reason": reason}))
 
 
-def map_chunk(mapping: Mapping, chunk: pd.DataFrame, *, graph: str) -> MappedChunk:
-    """Map every entity of ``mapping`` over ``chunk`` into quads of ``graph``."""
+def map_chunk(mapping: Mapping, chunk: pd.DataFrame, *, graph: str | None) -> MappedChunk:
+    """Map every entity of ``mapping`` over ``chunk`` into quads of ``graph``.
+
+    With ``graph=None`` the batch holds plain triples (N-Triples), for loading
+    into a graph chosen later.
+    """
     chunk = chunk.reset_index(drop=True)
     rows = chunk[ROW] if ROW in chunk else pd.Series(np.arange(1, len(chunk) + 1))
-    collector = _Collector(graph)
+    collector = _Collector()
     for number, entity in enumerate(mapping.entities):
         _map_entity(mapping, entity, number, chunk, collector)
     problems = _frame(collector.problems, ["at", "field", "reason"])

@@ -197,7 +197,8 @@ class Mapping(_Model):
         have = set(available)
         for where, column in self._column_uses():
             if column not in have:
-                close = difflib.get_close_matches(column, available, n=1)
+                same_case = [name for name in available if name.lower() == column.lower()]
+                close = same_case or difflib.get_close_matches(column, available, n=1)
                 hint = f"did you mean {close[0]!r}?; " if close else ""
                 raise MappingError(
                     f"{source}: {where} reads column {column!r}, which {source} does not have "
