@@ -70,6 +70,7 @@ PROV = "http://www.w3.org/ns/prov#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 Progress = Callable[[int], None]
+_COUNT = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class IngestReport:
     rows_read: int
     rows_loaded: int
     rows_rejected: int
+    #: triples in the source's graph after the run
     triples: int
     rejects_file: Path | None
     started: dt.datetime
@@ -191,12 +193,16 @@ def _run(workspace: Workspace, plan: _Plan, progress: Progress | None) -> Ingest
         rejects_file = _write_rejects(workspace.state_dir, plan.name, totals.rejects)
         _check_reject_rate(plan, totals, rejects_file)
         if totals.triples or plan.replace:
-            workspace.store.load(spool, graph=plan.name, format="ntriples", replace=plan.replace)
+            load = workspace.store.load(spool, graph=plan.name, format="ntriples",
+                                        replace=plan.replace)  # fmt: skip
+            size = load.graphs.get(graph, 0)
+        else:
+            size = workspace.store.query(_COUNT.format(graph=graph)).scalar()
     finally:
         spool.unlink(missing_ok=True)
     report = IngestReport(
         plan.name, graph, totals.read, totals.read - totals.rejected, totals.rejected,
-        totals.triples, rejects_file, started, _now(), f"urn:kgsentinel:run:{uuid.uuid4().hex}",
+        size, rejects_file, started, _now(), f"urn:kgsentinel:run:{uuid.uuid4().hex}",
     )  # fmt: skip
     workspace.store.add(_provenance(report, plan))
     if totals.watermark is not None:

@@ -108,11 +108,12 @@ def map_chunk(mapping: Mapping, chunk: pd.DataFrame, *, graph: str | None) -> Ma
     chunk = chunk.reset_index(drop=True)
     rows = chunk[ROW] if ROW in chunk else pd.Series(np.arange(1, len(chunk) + 1))
     collector = _Collector()
-    for number, entity in enumerate(mapping.entities):
-        _map_entity(mapping, entity, number, chunk, collector)
+    for where, entity in mapping.all_entities():
+        _map_entity(mapping, entity, where, chunk, collector)
     problems = _frame(collector.problems, ["at", "field", "reason"])
     quads = _frame(collector.quads, ["at", "subject", "predicate", "object", "object_kind"])
     quads = quads[~quads["at"].isin(problems["at"])]
+    quads = quads.drop_duplicates(subset=quads.columns.drop("at"))  # e.g. a case on many rows
     batch = to_nquads(quads.drop(columns="at").assign(graph=graph).reset_index(drop=True))
     if len(batch.rejects):  # values no check above caught (e.g. an IRI the base made invalid)
         bad = quads["at"].to_numpy()[batch.rejects["row"].to_numpy()]
@@ -128,23 +129,24 @@ def map_chunk(mapping: Mapping, chunk: pd.DataFrame, *, graph: str | None) -> Ma
 
 
 def _map_entity(
-    mapping: Mapping, entity: Entity, number: int, chunk: pd.DataFrame, out: _Collector
+    mapping: Mapping, entity: Entity, where: str, chunk: pd.DataFrame, out: _Collector
 ) -> None:
-    where = f"entities[{number}]"
     subject = _iris(mapping, Template.parse(entity.iri), chunk)
     absent = subject.missing
-    reasons = "missing key: column " + subject.missing_column.astype(str) + " is empty"
-    out.reject(chunk.index[absent], f"{where}.iri", reasons)
+    if not entity.optional:
+        reasons = "missing key: column " + subject.missing_column.astype(str) + " is empty"
+        out.reject(chunk.index[absent], f"{where}.iri", reasons)
     present = chunk.index[~absent]
     iris = subject.values
     for name in entity.classes:
         out.add(present, iris, RDF_TYPE, pd.Series(mapping.expand(name), index=chunk.index), "iri")
     for predicate, value in entity.properties.items():
         _map_value(mapping, predicate, value, chunk, iris, present, out)
-    for predicate, template in entity.links.items():
-        target = _iris(mapping, Template.parse(template), chunk)
-        linked = present.intersection(chunk.index[~target.missing])
-        out.add(linked, iris, mapping.expand(predicate), target.values, "iri")
+    for predicate, templates in entity.links.items():
+        for template in templates:
+            target = _iris(mapping, Template.parse(template), chunk)
+            linked = present.intersection(chunk.index[~target.missing])
+            out.add(linked, iris, mapping.expand(predicate), target.values, "iri")
 
 
 def _map_value(

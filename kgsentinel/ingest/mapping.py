@@ -98,7 +98,17 @@ class Entity(_Model):
     classes: list[str] = Field(alias="class", description="Class CURIEs or IRIs.")
     iri: str = Field(description="IRI template from key columns, relative to the base.")
     properties: dict[str, Value] = Field(default_factory=dict)
-    links: dict[str, str] = Field(default_factory=dict, description="predicate: IRI template")
+    links: dict[str, list[str]] = Field(
+        default_factory=dict, description="predicate: IRI template (or a list of them)"
+    )
+    optional: bool = Field(False, description="Skip, not reject, a row whose key is empty.")
+
+    @field_validator("links", mode="before")
+    @classmethod
+    def _links_as_lists(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {key: [v] if isinstance(v, str) else v for key, v in value.items()}
 
     @field_validator("classes", mode="before")
     @classmethod
@@ -113,12 +123,116 @@ class Entity(_Model):
         return {key: {"column": v} if isinstance(v, str) else v for key, v in value.items()}
 
 
+class ObjectRef(_Model):
+    """An object an event involves (OCEL 2.0 event-to-object link)."""
+
+    id: str = Field(description="Column or template of the object's id.")
+    type: str = Field(description="The object type, e.g. product (also its IRI folder).")
+    qualifier: str | None = Field(None, description="The object's role in the event.")
+
+
+class Events(_Model):
+    """Each row is one event: its id, activity, time, resource, case and objects."""
+
+    id: str = Field(description="Column or template of the event id (unique in the source).")
+    activity: str = Field(description="Column or template of the activity name.")
+    timestamp: Value = Field(description="When the event happened (completed).")
+    start: Value | None = Field(None, description="When its work started, if recorded.")
+    resource: str | None = Field(None, description="Column or template of who did it.")
+    case: str | None = Field(None, description="Column or template of the case id.")
+    objects: list[ObjectRef] = Field(default_factory=list)
+    attributes: dict[str, Value] = Field(default_factory=dict)
+
+    @field_validator("timestamp", "start", mode="before")
+    @classmethod
+    def _column_shorthand(cls, value: Any) -> Any:
+        return {"column": value} if isinstance(value, str) else value
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _attribute_shorthand(cls, value: Any) -> Any:
+        return Entity._column_shorthand(value)
+
+    def entities(self) -> list[Entity]:
+        """The event, its activity, resource, case, objects and links, as entities."""
+        event, activity = f"event/{_key(self.id)}", f"activity/{_key(self.activity)}"
+        links: dict[str, list[str]] = {"kgs:activity": [activity]}
+        properties = {
+            "kgs:eventId": Value(template=_key(self.id)),
+            "kgs:timestamp": _typed(self.timestamp, required=True),
+            **({"kgs:startTime": _typed(self.start)} if self.start else {}),
+            **self.attributes,
+        }
+        related = [_entity("kgs:Activity", activity, {"rdfs:label": _key(self.activity)})]
+        if self.resource:
+            resource = f"resource/{_key(self.resource)}"
+            links["kgs:resource"] = [resource]
+            related.append(_entity("kgs:Resource", resource, {"rdfs:label": _key(self.resource)},
+                                   optional=True))  # fmt: skip
+        if self.case:
+            case = f"case/{_key(self.case)}"
+            links["kgs:case"] = [case]
+            links["kgs:involves"] = [case]
+            related.append(_entity(["kgs:Case", "kgs:Object"], case,
+                                   {"kgs:caseId": _key(self.case)}, optional=True))  # fmt: skip
+        for ref in self.objects:
+            obj = f"{ref.type}/{_key(ref.id)}"
+            links.setdefault("kgs:involves", []).append(obj)
+            related.append(_object(ref, obj))
+            if ref.qualifier:
+                related.append(_qualified_link(ref, event, obj))
+        main = Entity.model_validate({"class": "kgs:Event", "iri": event,
+                                      "properties": properties, "links": links})  # fmt: skip
+        return [main, *related]
+
+
+def _key(text: str) -> str:
+    """A column name as a template; a template as it is."""
+    return text if "{" in text else f"{{{text}}}"
+
+
+def _typed(value: Value | None, *, required: bool = False) -> Value:
+    assert value is not None
+    return value.model_copy(update={"datatype": "xsd:dateTime", "required": required})
+
+
+def _entity(
+    classes: str | list[str], iri: str, labels: dict[str, str], *, optional: bool = False
+) -> Entity:
+    properties = {key: {"template": value} for key, value in labels.items()}
+    return Entity.model_validate(
+        {"class": classes, "iri": iri, "properties": properties, "optional": optional}
+    )
+
+
+def _object(ref: ObjectRef, iri: str) -> Entity:
+    entity = _entity("kgs:Object", iri, {"kgs:objectId": _key(ref.id)}, optional=True)
+    return entity.model_copy(update={"links": {"kgs:objectType": [f"objecttype/{ref.type}"]}})
+
+
+def _qualified_link(ref: ObjectRef, event: str, obj: str) -> Entity:
+    return Entity.model_validate({
+        "class": "kgs:EventObjectLink",
+        "iri": f"{event}/{ref.type}/{_key(ref.id)}",
+        "properties": {"kgs:qualifier": {"constant": ref.qualifier}},
+        "links": {"kgs:linkedEvent": event, "kgs:linkedObject": obj},
+        "optional": True,
+    })  # fmt: skip
+
+
 class Mapping(_Model):
     """A whole mapping file."""
 
     base: str = Field("urn:kgsentinel:data:", description="Base of relative IRI templates.")
     prefixes: dict[str, str] = Field(default_factory=dict)
     entities: list[Entity] = Field(default_factory=list)
+    events: Events | None = Field(None, description="Each row is an event (see Events).")
+
+    def all_entities(self) -> list[tuple[str, Entity]]:
+        """Every entity with where it comes from: declared ones, then those of ``events``."""
+        declared = [(f"entities[{i}]", entity) for i, entity in enumerate(self.entities)]
+        derived = [("events", entity) for entity in self.events.entities()] if self.events else []
+        return declared + derived
 
     @model_validator(mode="after")
     def _resolvable(self) -> Mapping:
@@ -130,29 +244,28 @@ class Mapping(_Model):
             self.expand(name, where=where)
         for _where, template in self._templates():
             Template.parse(template)
-        for index, entity in enumerate(self.entities):
+        for label, entity in self.all_entities():
             for predicate, value in entity.properties.items():
                 if value.datatype:
-                    self.expand(
-                        value.datatype, where=f"entities[{index}].properties[{predicate!r}]"
-                    )
+                    self.expand(value.datatype, where=f"{label}.properties[{predicate!r}]")
         return self
 
     def _names(self) -> list[tuple[str, str]]:
         names = []
-        for index, entity in enumerate(self.entities):
-            names += [(f"entities[{index}].class", c) for c in entity.classes]
-            names += [(f"entities[{index}].properties", p) for p in entity.properties]
-            names += [(f"entities[{index}].links", p) for p in entity.links]
+        for label, entity in self.all_entities():
+            names += [(f"{label}.class", c) for c in entity.classes]
+            names += [(f"{label}.properties", p) for p in entity.properties]
+            names += [(f"{label}.links", p) for p in entity.links]
         return names
 
     def _templates(self) -> list[tuple[str, str]]:
         templates = []
-        for index, entity in enumerate(self.entities):
-            templates.append((f"entities[{index}].iri", entity.iri))
-            templates += [(f"entities[{index}].links[{p!r}]", t) for p, t in entity.links.items()]
+        for label, entity in self.all_entities():
+            templates.append((f"{label}.iri", entity.iri))
+            for predicate, targets in entity.links.items():
+                templates += [(f"{label}.links[{predicate!r}]", t) for t in targets]
             templates += [
-                (f"entities[{index}].properties[{p!r}]", v.template)
+                (f"{label}.properties[{p!r}]", v.template)
                 for p, v in entity.properties.items()
                 if v.template
             ]
@@ -184,13 +297,7 @@ class Mapping(_Model):
 
     def columns(self) -> list[str]:
         """Every column the mapping reads, in order of first use."""
-        seen: dict[str, None] = {}
-        for entity in self.entities:
-            for text in (entity.iri, *entity.links.values()):
-                seen.update(dict.fromkeys(Template.parse(text).columns))
-            for value in entity.properties.values():
-                seen.update(dict.fromkeys(value.template_().columns if not value.constant else ()))
-        return list(seen)
+        return list(dict.fromkeys(column for _where, column in self._column_uses()))
 
     def check_columns(self, available: list[str], *, source: str) -> None:
         """Raise :class:`MappingError` naming the first column ``source`` lacks."""
@@ -207,14 +314,14 @@ class Mapping(_Model):
 
     def _column_uses(self) -> list[tuple[str, str]]:
         uses = []
-        for index, entity in enumerate(self.entities):
-            uses += [(f"entities[{index}].iri", c) for c in Template.parse(entity.iri).columns]
-            for predicate, template in entity.links.items():
-                where = f"entities[{index}].links[{predicate!r}]"
-                uses += [(where, c) for c in Template.parse(template).columns]
+        for label, entity in self.all_entities():
+            uses += [(f"{label}.iri", c) for c in Template.parse(entity.iri).columns]
+            for predicate, targets in entity.links.items():
+                where = f"{label}.links[{predicate!r}]"
+                uses += [(where, c) for t in targets for c in Template.parse(t).columns]
             for predicate, value in entity.properties.items():
-                where = f"entities[{index}].properties[{predicate!r}]"
-                if not value.constant:
+                where = f"{label}.properties[{predicate!r}]"
+                if value.constant is None:
                     uses += [(where, c) for c in value.template_().columns]
         return uses
 
