@@ -86,7 +86,13 @@ def _holder_record() -> dict[str, Any]:
 
 
 class EmbeddedStore(GraphStore):
-    """Oxigraph in this process: ``EmbeddedStore(path)`` on disk, ``EmbeddedStore()`` in memory."""
+    """Oxigraph in this process: ``EmbeddedStore(path)`` on disk, ``EmbeddedStore()`` in memory.
+
+    Every query names the graphs it may see (measured as fast as Oxigraph's own
+    union), so a graph whose load starts while a query runs stays out of it.
+    """
+
+    native_union = False
 
     def __init__(self, path: str | Path | None = None) -> None:
         self._write_lock = threading.Lock()

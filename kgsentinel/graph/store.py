@@ -113,7 +113,8 @@ class GraphStore(ABC):
 
     #: where the store lives, for messages (a path or an endpoint URL)
     location: str
-    #: whether ``_query(visible=None)`` already sees the union of all graphs
+    #: whether ``_query(visible=None)`` may be used for the union of all graphs when no
+    #: graph is hidden (only safe where no load can start between listing and querying)
     native_union: bool = True
     #: loads in one process run one at a time (each is several steps)
     _load_lock = threading.Lock()
