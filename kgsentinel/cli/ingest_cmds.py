@@ -39,24 +39,27 @@ def register(app: typer.Typer) -> None:
             typer.Option(min=0, max=1, help="Ad hoc file: fail above this share of bad rows."),
         ] = 0.05,
     ) -> None:
-        """Ingest configured sources, or one file with a mapping.
+        """Ingest configured sources, an event log (XES, OCEL 2.0, CloudEvents), or a file
+        with --mapping.
 
-        Example: kgsentinel ingest plm erp
+        Example: kgsentinel ingest plm erp; kgsentinel ingest data/launches.xes
         """
         from kgsentinel.ingest.job import ingest as ingest_sources
-        from kgsentinel.ingest.job import ingest_path
+        from kgsentinel.ingest.job import ingest_log, ingest_path
 
         workspace = ctx.find_root().obj.workspace()
         names = targets or []
+        options: dict[str, Any] = {"graph": graph, "max_reject_rate": max_reject_rate}
         with _progress() as advance:
             if len(names) == 1 and Path(names[0]).is_file():
-                if mapping is None:
-                    raise typer.BadParameter("a file needs --mapping (event logs come later)")
-                options = {"graph": graph, "append": append, "max_reject_rate": max_reject_rate}
                 path = Path(names[0])
-                reports = [
-                    ingest_path(workspace, path, mapping=mapping, progress=advance, **options)
-                ]
+                if mapping is None:  # an event log: XES, OCEL 2.0 or CloudEvents
+                    log_options = {**options, "append": append or None}
+                    reports = [ingest_log(workspace, path, progress=advance, **log_options)]
+                else:
+                    table_options = {**options, "append": append}
+                    reports = [ingest_path(workspace, path, mapping=mapping, progress=advance,
+                                           **table_options)]  # fmt: skip
             else:
                 reports = ingest_sources(workspace, names, progress=advance)
         for report in reports:

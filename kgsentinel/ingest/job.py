@@ -60,6 +60,7 @@ __all__ = [
     "PROVENANCE_GRAPH",
     "IngestReport",
     "ingest",
+    "ingest_log",
     "ingest_path",
     "ingest_source",
     "source_runs",
@@ -95,12 +96,16 @@ class _Plan:
     """Everything a run needs, resolved and checked before any data is read."""
 
     name: str
-    table: TableSource
+    table: TableSource | None
     label: str
-    mapping: Mapping
+    mapping: Mapping | None
     replace: bool
     max_reject_rate: float
     chunk_rows: int
+    #: the file hashed into provenance (None for SQL)
+    file: Path | None = None
+    #: what the built-in mapping of an event log is (instead of a mapping file)
+    log_format: str | None = None
 
 
 def ingest(
@@ -142,7 +147,8 @@ def ingest_path(
 
     table = TableSource.from_path(path)
     name = graph or path.stem
-    plan = _Plan(name, table, str(path), load_mapping(mapping), not append, max_reject_rate, 50_000)
+    plan = _Plan(name, table, str(path), load_mapping(mapping), not append, max_reject_rate,
+                 50_000, path)  # fmt: skip
     return _run(workspace, plan, progress)
 
 
@@ -161,6 +167,7 @@ def _plan_source(workspace: Workspace, name: str, config: SourceConfig) -> _Plan
         table = TableSource(kind="sql", location=url, table=config.table, query=config.query,
                             watermark=config.watermark)  # fmt: skip
         label = f"{name} (table {config.table})" if config.table else f"{name} (query)"
+        file = None
     else:
         path = root / str(config.path)
         options: dict[str, Any] = {"watermark": config.watermark}
@@ -173,40 +180,91 @@ def _plan_source(workspace: Workspace, name: str, config: SourceConfig) -> _Plan
             table = TableSource(kind, str(path), **options)
         else:
             table = TableSource.from_path(path, **options)
-        label = str(config.path)
+        label, file = str(config.path), path
     return _Plan(name, table, label, mapping, config.mode == "snapshot",
-                 config.max_reject_rate, config.chunk_rows)  # fmt: skip
+                 config.max_reject_rate, config.chunk_rows, file)  # fmt: skip
+
+
+def ingest_log(
+    workspace: Workspace,
+    path: Path,
+    *,
+    graph: str | None = None,
+    append: bool | None = None,
+    max_reject_rate: float = 0.05,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest an event log (XES, OCEL 2.0, CloudEvents) with the built-in mappings.
+
+    A log replaces its graph, except CloudEvents, which are appended (each
+    event kept once by its source and id); ``append`` overrides this.
+    """
+    from kgsentinel.ingest.eventlog import log_format
+    from kgsentinel.ingest.logs import LogSpool, map_log
+
+    fmt = log_format(path)
+    replace = not append if append is not None else fmt != "cloudevents"
+    name = graph or path.name.split(".")[0]
+    plan = _Plan(name, None, str(path), None, replace, max_reject_rate, 50_000, path, fmt)
+    started, spool = _now(), _spool_path(workspace, name)
+    log = LogSpool()
+    try:
+        with spool.open("wb") as out:
+            for piece in map_log(path, name, log, chunk_events=plan.chunk_rows):
+                out.write(piece)
+                if progress:
+                    progress(0)
+        rejects = [frame for frame in log.rejects if len(frame)]
+        totals = _Totals(log.events_read, log.events_rejected, 1, None, rejects)
+        return _load_and_record(workspace, plan, spool, totals, started)
+    finally:
+        spool.unlink(missing_ok=True)
+
+
+def _spool_path(workspace: Workspace, name: str) -> Path:
+    spool = workspace.state_dir / "tmp" / f"{name}-{uuid.uuid4().hex}.nt"
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    return spool
 
 
 def _run(workspace: Workspace, plan: _Plan, progress: Progress | None) -> IngestReport:
     from kgsentinel.ingest.sources import columns
 
+    assert plan.table is not None
+    assert plan.mapping is not None
     plan.mapping.check_columns(columns(plan.table), source=plan.label)
     started = _now()
     state = _State(workspace.state_dir, plan.name)
     after = state.watermark() if plan.table.watermark else None
-    spool = workspace.state_dir / "tmp" / f"{plan.name}-{uuid.uuid4().hex}.nt"
-    spool.parent.mkdir(parents=True, exist_ok=True)
-    graph = graph_iri(plan.name)
+    spool = _spool_path(workspace, plan.name)
     try:
         totals = _spool(plan, spool, after, progress)
-        rejects_file = _write_rejects(workspace.state_dir, plan.name, totals.rejects)
-        _check_reject_rate(plan, totals, rejects_file)
-        if totals.triples or plan.replace:
-            load = workspace.store.load(spool, graph=plan.name, format="ntriples",
-                                        replace=plan.replace)  # fmt: skip
-            size = load.graphs.get(graph, 0)
-        else:
-            size = workspace.store.query(_COUNT.format(graph=graph)).scalar()
+        report = _load_and_record(workspace, plan, spool, totals, started)
     finally:
         spool.unlink(missing_ok=True)
+    if totals.watermark is not None:
+        state.save_watermark(totals.watermark)
+    return report
+
+
+def _load_and_record(
+    workspace: Workspace, plan: _Plan, spool: Path, totals: _Totals, started: dt.datetime
+) -> IngestReport:
+    """Check the rejects, load the spooled triples atomically, record the run."""
+    graph = graph_iri(plan.name)
+    rejects_file = _write_rejects(workspace.state_dir, plan.name, totals.rejects)
+    _check_reject_rate(plan, totals, rejects_file)
+    if totals.triples or plan.replace:
+        load = workspace.store.load(spool, graph=plan.name, format="ntriples",
+                                    replace=plan.replace)  # fmt: skip
+        size = load.graphs.get(graph, 0)
+    else:
+        size = workspace.store.query(_COUNT.format(graph=graph)).scalar()
     report = IngestReport(
         plan.name, graph, totals.read, totals.read - totals.rejected, totals.rejected,
         size, rejects_file, started, _now(), f"urn:kgsentinel:run:{uuid.uuid4().hex}",
     )  # fmt: skip
     workspace.store.add(_provenance(report, plan))
-    if totals.watermark is not None:
-        state.save_watermark(totals.watermark)
     return report
 
 
@@ -222,6 +280,8 @@ class _Totals:
 def _spool(plan: _Plan, spool: Path, after: object, progress: Progress | None) -> _Totals:
     from kgsentinel.ingest.sources import max_watermark, read_chunks
 
+    assert plan.table is not None
+    assert plan.mapping is not None
     totals = _Totals(rejects=[])
     with spool.open("wb") as out:
         for chunk in read_chunks(plan.table, chunk_rows=plan.chunk_rows, after=after):
@@ -282,12 +342,18 @@ def _provenance(report: IngestReport, plan: _Plan) -> list[ox.Quad]:
         quad(run, KGS + "rowsLoaded", report.rows_loaded),
         quad(run, KGS + "rowsRejected", report.rows_rejected),
         quad(run, KGS + "triples", report.triples),
-        quad(run, KGS + "mappingHash", plan.mapping.digest()),
+        quad(run, KGS + "mappingHash", _mapping_hash(plan)),
         quad(ox.NamedNode(report.graph), PROV + "wasGeneratedBy", run),
     ]
-    if plan.table.kind != "sql":
-        quads.append(quad(run, KGS + "fileHash", _file_hash(Path(plan.table.location))))
+    if plan.file is not None:
+        quads.append(quad(run, KGS + "fileHash", _file_hash(plan.file)))
     return quads
+
+
+def _mapping_hash(plan: _Plan) -> str:
+    if plan.mapping is not None:
+        return plan.mapping.digest()
+    return hashlib.sha256(f"kgsentinel built-in {plan.log_format} mapping".encode()).hexdigest()
 
 
 def _literal(value: object) -> ox.Literal:

@@ -103,7 +103,8 @@ class Template:
 def lexical(values: pd.Series) -> pd.Series:
     """Column values as text: integers without ``.0``, datetimes in ISO 8601."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.map(lambda v: v.isoformat() if pd.notna(v) else "")
+        text = [value.isoformat() if pd.notna(value) else "" for value in values]
+        return pd.Series(text, index=values.index, dtype=object)
     if pd.api.types.is_float_dtype(values):
         return values.map(_float_text)
     return values.map(lambda v: "" if v is None or v is pd.NA else _text(v))
