@@ -90,3 +90,24 @@ def test_a_file_that_is_no_event_log_needs_a_mapping(workspace: Path, tmp_path: 
     table.write_text("sku\nP-1\n")
     with open_workspace(workspace) as ws, pytest.raises(SourceError, match=r"products\.csv"):
         ingest_log(ws, table)
+
+
+def test_a_csv_of_events_needs_only_its_column_names(workspace: Path, cli: CliRunner) -> None:
+    steps = workspace / "data" / "steps.csv"
+    steps.write_text(
+        "launch,step,at,who\nL-1,brief,2026-01-05T09:00:00Z,ana\n"
+        "L-1,formulation,2026-01-20T09:00:00Z,\nL-2,brief,2026-02-01T09:00:00Z,bo\n"
+    )
+    args = ["ingest", str(steps), "--case", "launch", "--activity", "step", "--timestamp", "at"]
+    result = cli.invoke(app, [*args, "--resource", "who"])
+    assert result.exit_code == 0, result.output
+    assert "steps: read 3, loaded 3, rejected 0 rows" in result.stdout
+    with open_workspace(workspace) as ws:
+        rows = ws.store.query(
+            KGS + "SELECT ?case (COUNT(?e) AS ?n) WHERE { ?e kgs:case/kgs:caseId ?case } "
+            "GROUP BY ?case ORDER BY ?case"
+        ).rows()
+        assert rows == [{"case": "L-1", "n": 2}, {"case": "L-2", "n": 1}]
+    incomplete = cli.invoke(app, ["ingest", str(steps), "--case", "launch"])
+    assert incomplete.exit_code != 0
+    assert "--activity, --timestamp" in incomplete.output

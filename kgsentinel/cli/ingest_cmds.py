@@ -38,14 +38,18 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option(min=0, max=1, help="Ad hoc file: fail above this share of bad rows."),
         ] = 0.05,
+        case: Annotated[str | None, typer.Option(help="Event table: the case column.")] = None,
+        activity: Annotated[str | None, typer.Option(help="Event table: activity column.")] = None,
+        timestamp: Annotated[str | None, typer.Option(help="Event table: time column.")] = None,
+        resource: Annotated[str | None, typer.Option(help="Event table: resource column.")] = None,
     ) -> None:
         """Ingest configured sources, an event log (XES, OCEL 2.0, CloudEvents), or a file
         with --mapping.
 
         Example: kgsentinel ingest plm erp; kgsentinel ingest data/launches.xes
         """
+        from kgsentinel.ingest.job import event_table_mapping, ingest_log, ingest_path
         from kgsentinel.ingest.job import ingest as ingest_sources
-        from kgsentinel.ingest.job import ingest_log, ingest_path
 
         workspace = ctx.find_root().obj.workspace()
         names = targets or []
@@ -53,6 +57,12 @@ def register(app: typer.Typer) -> None:
         with _progress() as advance:
             if len(names) == 1 and Path(names[0]).is_file():
                 path = Path(names[0])
+                columns = {"case": case, "activity": activity, "timestamp": timestamp}
+                if any(columns.values()):  # a table of events, e.g. a CSV export
+                    missing = [f"--{name}" for name, value in columns.items() if not value]
+                    if missing:
+                        raise typer.BadParameter(f"an event table also needs {', '.join(missing)}")
+                    mapping = event_table_mapping(graph or path.stem, resource=resource, **columns)
                 if mapping is None:  # an event log: XES, OCEL 2.0 or CloudEvents
                     log_options = {**options, "append": append or None}
                     reports = [ingest_log(workspace, path, progress=advance, **log_options)]

@@ -49,7 +49,7 @@ from kgsentinel.config import SourceConfig
 from kgsentinel.errors import ConfigError, RejectRateError, SourceError
 from kgsentinel.graph.ontology import KGS
 from kgsentinel.graph.terms import XSD, graph_iri
-from kgsentinel.ingest.mapper import MappedChunk, map_chunk
+from kgsentinel.ingest.mapper import ROW, MappedChunk, map_chunk
 from kgsentinel.ingest.mapping import Mapping, load_mapping
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "PROVENANCE_GRAPH",
     "IngestReport",
+    "event_table_mapping",
     "ingest",
     "ingest_log",
     "ingest_path",
@@ -136,19 +137,19 @@ def ingest_path(
     workspace: Workspace,
     path: Path,
     *,
-    mapping: Path,
+    mapping: Path | Mapping,
     graph: str | None = None,
     append: bool = False,
     max_reject_rate: float = 0.05,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest one file with a mapping, without configuring a source (ad hoc)."""
+    """Ingest one file with a mapping (a file or a :class:`Mapping`), without configuring it."""
     from kgsentinel.ingest.sources import TableSource
 
     table = TableSource.from_path(path)
     name = graph or path.stem
-    plan = _Plan(name, table, str(path), load_mapping(mapping), not append, max_reject_rate,
-                 50_000, path)  # fmt: skip
+    rules = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    plan = _Plan(name, table, str(path), rules, not append, max_reject_rate, 50_000, path)
     return _run(workspace, plan, progress)
 
 
@@ -232,7 +233,7 @@ def _run(workspace: Workspace, plan: _Plan, progress: Progress | None) -> Ingest
 
     assert plan.table is not None
     assert plan.mapping is not None
-    plan.mapping.check_columns(columns(plan.table), source=plan.label)
+    plan.mapping.check_columns([*columns(plan.table), ROW], source=plan.label)
     started = _now()
     state = _State(workspace.state_dir, plan.name)
     after = state.watermark() if plan.table.watermark else None
@@ -348,6 +349,36 @@ def _provenance(report: IngestReport, plan: _Plan) -> list[ox.Quad]:
     if plan.file is not None:
         quads.append(quad(run, KGS + "fileHash", _file_hash(plan.file)))
     return quads
+
+
+def event_table_mapping(
+    graph: str,
+    *,
+    case: str,
+    activity: str,
+    timestamp: str,
+    resource: str | None = None,
+    event_id: str | None = None,
+) -> Mapping:
+    """The mapping of a table whose rows are events, from its column names.
+
+    Without ``event_id`` an event is named by its case and row number, which
+    stays stable while the file only grows at the end.
+
+    Example:
+        >>> mapping = event_table_mapping("steps", case="case", activity="act", timestamp="t")
+        >>> mapping.columns()
+        ['case', '__row__', 'act', 't']
+    """
+    from kgsentinel.ingest.logs import log_base
+
+    return Mapping.model_validate({
+        "base": log_base(graph),
+        "events": {
+            "id": event_id or f"{{{case}}}/{{{ROW}}}", "activity": activity,
+            "timestamp": timestamp, "resource": resource, "case": case,
+        },
+    })  # fmt: skip
 
 
 def _mapping_hash(plan: _Plan) -> str:
