@@ -189,3 +189,86 @@ def test_the_cli_ingests_an_ad_hoc_file(workspace: Path, cli: CliRunner, tmp_pat
     assert "into <urn:kgsentinel:graph:plm>" in result.stdout
     bad = cli.invoke(app, ["ingest", str(data)])
     assert bad.exit_code != 0
+
+
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):
+    """A real PostgreSQL server on loopback holding an ERP suppliers table."""
+    import sqlalchemy as sa
+    from conftest import require_server
+    from postgres import PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start(tmp_path_factory.mktemp("postgres"))
+    except Exception as exc:
+        server.stop()
+        require_server(exc)
+    engine = sa.create_engine(server.url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE suppliers (id int PRIMARY KEY, name text, "
+                                   "country text, updated int)"))  # fmt: skip
+        connection.execute(sa.text("INSERT INTO suppliers VALUES (1, 'ACME', 'FR', 10), "
+                                   "(2, 'Belle', 'IT', 20)"))  # fmt: skip
+    engine.dispose()
+    yield server.url
+    server.stop()
+
+
+SUPPLIERS = """
+base: "urn:kgsentinel:npi:"
+prefixes: {npi: "urn:kgsentinel:npi:"}
+entities:
+  - class: npi:Supplier
+    iri: "supplier/{id}"
+    properties: {rdfs:label: name, npi:country: country}
+"""
+
+
+def test_a_postgresql_table_is_ingested_incrementally(
+    workspace: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    (workspace / "mappings" / "erp.yaml").write_text(SUPPLIERS)
+    with (workspace / "kgsentinel.toml").open("a") as config:
+        config.write('\n[sources.erp]\nkind = "sql"\nurl_env = "ERP_URL"\ntable = "suppliers"\n'
+                     'mode = "append"\nwatermark = "updated"\n')  # fmt: skip
+    monkeypatch.setenv("ERP_URL", postgres_url)
+    with open_workspace(workspace) as ws:
+        (first,) = ingest(ws, ["erp"])
+        assert (first.rows_read, first.rows_loaded) == (2, 2)
+        engine = sa.create_engine(postgres_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO suppliers VALUES (3, 'Cosm', 'DE', 30)"))
+        engine.dispose()
+        (second,) = ingest(ws, ["erp"])
+        assert second.rows_read == 1
+        names = ws.store.query(
+            "SELECT ?n WHERE { ?s a <urn:kgsentinel:npi:Supplier> ; "
+            "<http://www.w3.org/2000/01/rdf-schema#label> ?n } ORDER BY ?n"
+        ).rows()
+        assert [row["n"] for row in names] == ["ACME", "Belle", "Cosm"]
+        assert "postgres" not in str(ws.store.query("SELECT * WHERE { ?s ?p ?o }").rows())
+
+
+@pytest.mark.parametrize("kind", ["json", "jsonl", "parquet", "tsv"])
+def test_every_file_kind_gives_the_graph_a_csv_gives(npi: Path, kind: str) -> None:
+    frame = pd.read_csv(npi / "data" / "plm.csv", dtype=str)
+    path = npi / "data" / f"products.{kind}"
+    if kind == "json":
+        path.write_text(frame.to_json(orient="records"))
+    elif kind == "jsonl":
+        path.write_text(frame.to_json(orient="records", lines=True))
+    elif kind == "parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, sep="\t", index=False)
+    (npi / "mappings" / "products.yaml").write_text(MAPPING)
+    with (npi / "kgsentinel.toml").open("a") as config:
+        source = f'path = "data/products.{kind}"\nmax_reject_rate = 0.5\n'
+        config.write("\n[sources.products]\n" + source)
+    with open_workspace(npi) as ws:
+        ingest(ws, ["plm", "products"])
+        plm = ws.store.export(graph="plm", format="ntriples")
+        assert ws.store.export(graph="products", format="ntriples") == plm
