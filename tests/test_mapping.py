@@ -100,3 +100,12 @@ def test_a_chunk_of_native_types_maps_like_text(tmp_path: Path) -> None:
     native = map_chunk(mapping, pd.DataFrame({"sku": [1], "qty": [7.0]}), graph="urn:g")
     assert text.batch.text == native.batch.text
     assert '"7"^^<http://www.w3.org/2001/XMLSchema#integer>' in native.batch.text
+
+
+def test_values_become_text_without_merging_look_alikes() -> None:
+    from kgsentinel.ingest.templates import lexical
+
+    mixed = pd.Series([1, True, None, 1.0, 2.5, "x"], dtype=object)
+    assert lexical(mixed).tolist() == ["1", "true", "", "1", "2.5", "x"]
+    assert lexical(pd.Series(["a", None], dtype="str")).tolist() == ["a", ""]
+    assert lexical(pd.Series(pd.array([7, None], dtype="Int64"))).tolist() == ["7", ""]

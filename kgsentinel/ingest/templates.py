@@ -24,6 +24,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from kgsentinel.errors import MappingError
@@ -105,12 +106,18 @@ def lexical(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         text = [value.isoformat() if pd.notna(value) else "" for value in values]
         return pd.Series(text, index=values.index, dtype=object)
-    if pd.api.types.is_float_dtype(values):
-        return values.map(_float_text)
-    return values.map(lambda v: "" if v is None or v is pd.NA else _text(v))
+    if pd.api.types.is_string_dtype(values) and values.dtype != object:
+        return values.fillna("").astype(object)  # text already: no per-value Python
+    codes, uniques = pd.factorize(values)  # otherwise: one Python call per distinct value
+    if any(isinstance(value, bool) for value in uniques):  # True == 1 would merge them
+        return pd.Series([_text(value) for value in values], index=values.index, dtype=object)
+    texts = np.array([*(_text(value) for value in uniques), ""], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)
 
 
 def _text(value: object) -> str:
+    if value is None or value is pd.NA:
+        return ""
     if isinstance(value, float):
         return _float_text(value)
     if isinstance(value, bool):
