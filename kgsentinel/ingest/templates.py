@@ -108,9 +108,10 @@ def lexical(values: pd.Series) -> pd.Series:
         return pd.Series(text, index=values.index, dtype=object)
     if pd.api.types.is_string_dtype(values) and values.dtype != object:
         return values.fillna("").astype(object)  # text already: no per-value Python
-    codes, uniques = pd.factorize(values)  # otherwise: one Python call per distinct value
-    if any(isinstance(value, bool) for value in uniques):  # True == 1 would merge them
+    if pd.api.types.infer_dtype(values, skipna=True) in ("boolean", "mixed", "mixed-integer"):
+        # factorize would merge True with 1: write each value
         return pd.Series([_text(value) for value in values], index=values.index, dtype=object)
+    codes, uniques = pd.factorize(values)  # otherwise: one Python call per distinct value
     texts = np.array([*(_text(value) for value in uniques), ""], dtype=object)
     return pd.Series(texts[codes], index=values.index, dtype=object)
 
