@@ -208,15 +208,17 @@ def ingest_log(
     name = graph or path.name.split(".")[0]
     plan = _Plan(name, None, str(path), None, replace, max_reject_rate, 50_000, path, fmt)
     started, spool = _now(), _spool_path(workspace, name)
-    log = LogSpool()
+    log, spooled, counted = LogSpool(), 0, 0
     try:
         with spool.open("wb") as out:
             for piece in map_log(path, name, log, chunk_events=plan.chunk_rows):
                 out.write(piece)
+                spooled += piece.count(b"\n")  # one triple per N-Triples line
                 if progress:
-                    progress(0)
+                    progress(log.events_read - counted)
+                    counted = log.events_read
         rejects = [frame for frame in log.rejects if len(frame)]
-        totals = _Totals(log.events_read, log.events_rejected, 1, None, rejects)
+        totals = _Totals(log.events_read, log.events_rejected, spooled, None, rejects)
         return _load_and_record(workspace, plan, spool, totals, started)
     finally:
         spool.unlink(missing_ok=True)
