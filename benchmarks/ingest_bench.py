@@ -37,6 +37,8 @@ import venv
 from pathlib import Path
 from typing import Any
 
+from common import git_commit, log, write_result
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 PEERS = HERE / ".venv-peers"
@@ -138,10 +140,6 @@ logging_level = WARNING
 [npi]
 mappings = {mapping}
 """
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- data -------------------------------------------------------------------------------
@@ -436,13 +434,7 @@ def report(
 def machine_info(args: argparse.Namespace, engines: dict[str, dict[str, Any]]) -> dict[str, Any]:
     from importlib import metadata
 
-    try:
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=HERE, capture_output=True,
-            text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    commit = git_commit()
     morph = engines.get("Morph-KGC materialise", {})
     return {
         "cpu_count": os.cpu_count(),
@@ -488,8 +480,11 @@ def render(result: dict[str, Any]) -> str:
         ratio = result["ratios"][key]
         target = ratio.get("target_min", ratio.get("target_max"))
         mark = {True: "PASS", False: "MISS", None: "n/a"}[ratio["pass"]]
-        value = "-" if ratio["value"] is None else (
-            f"{ratio['value']:.0f}" if ratio["value"] >= 100 else f"{ratio['value']:.2f}")
+        value = (
+            "-"
+            if ratio["value"] is None
+            else (f"{ratio['value']:.0f}" if ratio["value"] >= 100 else f"{ratio['value']:.2f}")
+        )
         target_text = f"{target:.0f}" if target >= 100 else f"{target:.1f}"
         lines.append(f"{label:<42} {value:>8} {sign + target_text:>8}  {mark}")
     if result["logs"]:
@@ -527,9 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--events must be at least 100")
     result = run(args)
     print(render(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    log(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 

@@ -29,7 +29,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
+from common import git_commit, log, write_result
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -438,20 +438,10 @@ def measure_slow(run: Runner, query: Query, repeat: int) -> Timing:
 # -- the run ----------------------------------------------------------------------------
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def machine_info(data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
     import rdflib
 
-    try:
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=HERE, capture_output=True,
-            text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    commit = git_commit()
     cpu_model = None
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -727,9 +717,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--triples must be at least 1000 and --repeat at least 1")
     result = run(args)
     print(render(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    log(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 
