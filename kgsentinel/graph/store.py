@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import tempfile
 import threading
 import uuid
 from abc import ABC, abstractmethod
@@ -29,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -51,6 +53,9 @@ from kgsentinel.graph.terms import (
     rdf_format,
     to_terms,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgsentinel.graph.writer import GraphWriter
 
 __all__ = ["GraphInfo", "GraphStore", "LoadReport", "Source", "StoreStats"]
 
@@ -286,6 +291,20 @@ class GraphStore(ABC):
         if not fmt.supports_datasets and target not in visible:
             self._load_new({target: source}, fmt, [])
             return [target]
+        if fmt == ox.RdfFormat.N_TRIPLES and not isinstance(source, bytes):
+            self._apply_ntriples(Path(source), target, replace=replace)
+            return [target]
+        return self._load_in_memory(source, fmt, target, replace, visible)
+
+    def _load_in_memory(
+        self,
+        source: Source,
+        fmt: ox.RdfFormat,
+        target: ox.NamedNode,
+        replace: bool,
+        visible: set[ox.NamedNode],
+    ) -> list[ox.NamedNode]:
+        """Parse the document whole, then load new graphs and change existing ones."""
         incoming = _read_in_memory(source, fmt, target)
         graphs = list(incoming.named_graphs())
         if any(not isinstance(g, ox.NamedNode) for g in graphs):
@@ -321,6 +340,50 @@ class GraphStore(ABC):
             if hidden:
                 self._update(" ;\n".join([*drops, unmark_update(marker)]))
             raise
+
+    def _apply_ntriples(
+        self, path: Path, target: ox.NamedNode, *, replace: bool, work: Path | None = None
+    ) -> None:
+        """Change an existing graph to (or add) the triples of an N-Triples file, in one update.
+
+        Bounded memory unless the file holds blank nodes, whose labels must be read
+        together (then the file is parsed whole).
+        """
+        from kgsentinel.graph.writer import difference_update, has_blank_nodes
+
+        if path.stat().st_size == 0:
+            if replace:
+                self._update(f"DROP SILENT GRAPH {target}")
+            return
+        if has_blank_nodes(path):
+            self._load_in_memory(path, ox.RdfFormat.N_TRIPLES, target, replace, {target})
+            return
+        folder = Path(tempfile.mkdtemp(prefix="kgs-diff-", dir=work))
+        try:
+            update = difference_update(self, target, path, folder, replace=replace)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if update:
+            self._update(update)
+
+    def writer(
+        self, graph: str, *, replace: bool = True, spool_dir: Path | None = None
+    ) -> GraphWriter:
+        """Write one graph from N-Triples blocks, atomically (see :mod:`.writer`).
+
+        ``spool_dir`` holds the temporary files of a graph that already exists.
+
+        Example:
+            >>> from kgsentinel.graph import open_store
+            >>> store = open_store(":memory:")
+            >>> with store.writer("erp") as writer:
+            ...     writer.write(b"<urn:x:s1> <urn:x:country> \\"FR\\" .\\n")
+            >>> store.has_graph("erp")
+            True
+        """
+        from kgsentinel.graph.writer import GraphWriter
+
+        return GraphWriter(self, graph, replace=replace, spool_dir=spool_dir)
 
     def _graph_ntriples(self, graph: ox.NamedNode) -> bytes:
         buffer = io.BytesIO()

@@ -3,14 +3,16 @@
 One run of a source:
 
 1. checks the mapping against the source's columns before reading any data;
-2. reads and maps the source chunk by chunk, writing N-Triples to a spool
-   file in ``.kgsentinel/tmp`` (memory stays flat however large the source);
+2. reads and maps the source chunk by chunk, each chunk's N-Triples going
+   straight to the store's graph writer (memory stays flat however large the
+   source; a new graph loads while the next chunk is mapped);
 3. writes rejected rows to ``.kgsentinel/rejects/<source>.csv`` with their row
    number and reason, and fails, changing nothing, when more rows were rejected
    than ``max_reject_rate`` allows;
-4. loads the spool into the source's graph in one atomic load: ``snapshot``
-   replaces the graph (reloading the same data writes nothing), ``append``
-   adds to it (an event maps to the same IRIs every time, so it is kept once);
+4. makes the graph change visible at once, only if the rejects are within
+   bounds: ``snapshot`` replaces the graph (reloading the same data writes
+   nothing), ``append`` adds to it (an event maps to the same IRIs every time,
+   so it is kept once);
 5. records the run in the provenance graph (PROV-O): source, mapping hash,
    file hash, start and end, rows read, loaded and rejected, triples.
 
@@ -53,6 +55,7 @@ from kgsentinel.ingest.mapper import ROW, MappedChunk, map_chunk
 from kgsentinel.ingest.mapping import Mapping, load_mapping
 
 if TYPE_CHECKING:  # pragma: no cover
+    from kgsentinel.graph.writer import GraphWriter
     from kgsentinel.ingest.sources import TableSource
     from kgsentinel.workspace import Workspace
 
@@ -72,7 +75,6 @@ PROV = "http://www.w3.org/ns/prov#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 Progress = Callable[[int], None]
-_COUNT = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
 
 
 @dataclass(frozen=True)
@@ -207,27 +209,19 @@ def ingest_log(
     replace = not append if append is not None else fmt != "cloudevents"
     name = graph or path.name.split(".")[0]
     plan = _Plan(name, None, str(path), None, replace, max_reject_rate, 50_000, path, fmt)
-    started, spool = _now(), _spool_path(workspace, name)
-    log, spooled, counted = LogSpool(), 0, 0
-    try:
-        with spool.open("wb") as out:
-            for piece in map_log(path, name, log, chunk_events=plan.chunk_rows):
-                out.write(piece)
-                spooled += piece.count(b"\n")  # one triple per N-Triples line
-                if progress:
-                    progress(log.events_read - counted)
-                    counted = log.events_read
+    log = LogSpool()
+
+    def produce(writer: GraphWriter) -> _Totals:
+        counted = 0
+        for piece in map_log(path, name, log, chunk_events=plan.chunk_rows):
+            writer.write(piece)
+            if progress:
+                progress(log.events_read - counted)
+                counted = log.events_read
         rejects = [frame for frame in log.rejects if len(frame)]
-        totals = _Totals(log.events_read, log.events_rejected, spooled, None, rejects)
-        return _load_and_record(workspace, plan, spool, totals, started)
-    finally:
-        spool.unlink(missing_ok=True)
+        return _Totals(log.events_read, log.events_rejected, writer.lines, None, rejects)
 
-
-def _spool_path(workspace: Workspace, name: str) -> Path:
-    spool = workspace.state_dir / "tmp" / f"{name}-{uuid.uuid4().hex}.nt"
-    spool.parent.mkdir(parents=True, exist_ok=True)
-    return spool
+    return _write_and_record(workspace, plan, produce)[0]
 
 
 def _run(workspace: Workspace, plan: _Plan, progress: Progress | None) -> IngestReport:
@@ -236,39 +230,39 @@ def _run(workspace: Workspace, plan: _Plan, progress: Progress | None) -> Ingest
     assert plan.table is not None
     assert plan.mapping is not None
     plan.mapping.check_columns([*columns(plan.table), ROW], source=plan.label)
-    started = _now()
     state = _State(workspace.state_dir, plan.name)
     after = state.watermark() if plan.table.watermark else None
-    spool = _spool_path(workspace, plan.name)
-    try:
-        totals = _spool(plan, spool, after, progress)
-        report = _load_and_record(workspace, plan, spool, totals, started)
-    finally:
-        spool.unlink(missing_ok=True)
+    report, totals = _write_and_record(
+        workspace, plan, lambda writer: _map_into(plan, writer, after, progress)
+    )
     if totals.watermark is not None:
         state.save_watermark(totals.watermark)
     return report
 
 
-def _load_and_record(
-    workspace: Workspace, plan: _Plan, spool: Path, totals: _Totals, started: dt.datetime
-) -> IngestReport:
-    """Check the rejects, load the spooled triples atomically, record the run."""
-    graph = graph_iri(plan.name)
-    rejects_file = _write_rejects(workspace.state_dir, plan.name, totals.rejects)
-    _check_reject_rate(plan, totals, rejects_file)
-    if totals.triples or plan.replace:
-        load = workspace.store.load(spool, graph=plan.name, format="ntriples",
-                                    replace=plan.replace)  # fmt: skip
-        size = load.graphs.get(graph, 0)
-    else:
-        size = workspace.store.query(_COUNT.format(graph=graph)).scalar()
+def _write_and_record(
+    workspace: Workspace, plan: _Plan, produce: Callable[[GraphWriter], _Totals]
+) -> tuple[IngestReport, _Totals]:
+    """Write the source's graph from ``produce``, check the rejects, record the run.
+
+    The graph changes only if the reject rate is within bounds: a failed run
+    leaves it as it was (see :class:`~kgsentinel.graph.writer.GraphWriter`).
+    """
+    started, graph = _now(), graph_iri(plan.name)
+    spool_dir = workspace.state_dir / "tmp"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    with workspace.store.writer(plan.name, replace=plan.replace, spool_dir=spool_dir) as writer:
+        totals = produce(writer)
+        rejects_file = _write_rejects(workspace.state_dir, plan.name, totals.rejects)
+        _check_reject_rate(plan, totals, rejects_file)
+    assert writer.report is not None
     report = IngestReport(
         plan.name, graph, totals.read, totals.read - totals.rejected, totals.rejected,
-        size, rejects_file, started, _now(), f"urn:kgsentinel:run:{uuid.uuid4().hex}",
+        writer.report.graphs.get(graph, 0), rejects_file, started, _now(),
+        f"urn:kgsentinel:run:{uuid.uuid4().hex}",
     )  # fmt: skip
     workspace.store.add(_provenance(report, plan))
-    return report
+    return report, totals
 
 
 @dataclass
@@ -280,28 +274,29 @@ class _Totals:
     rejects: list[pd.DataFrame] | None = None
 
 
-def _spool(plan: _Plan, spool: Path, after: object, progress: Progress | None) -> _Totals:
+def _map_into(
+    plan: _Plan, writer: GraphWriter, after: object, progress: Progress | None
+) -> _Totals:
     from kgsentinel.ingest.sources import max_watermark, read_chunks
 
     assert plan.table is not None
     assert plan.mapping is not None
     totals = _Totals(rejects=[])
-    with spool.open("wb") as out:
-        for chunk in read_chunks(plan.table, chunk_rows=plan.chunk_rows, after=after):
-            mapped: MappedChunk = map_chunk(plan.mapping, chunk, graph=None)
-            out.write(mapped.batch.to_bytes())
-            totals.read += mapped.rows_read
-            totals.rejected += mapped.rows_rejected
-            totals.triples += mapped.batch.accepted
-            if len(mapped.rejects):
-                assert totals.rejects is not None
-                totals.rejects.append(mapped.rejects)
-            if plan.table.watermark and len(chunk):
-                highest = max_watermark(chunk, plan.table.watermark)
-                if totals.watermark is None or highest > totals.watermark:  # type: ignore[operator]
-                    totals.watermark = highest
-            if progress:
-                progress(mapped.rows_read)
+    for chunk in read_chunks(plan.table, chunk_rows=plan.chunk_rows, after=after):
+        mapped: MappedChunk = map_chunk(plan.mapping, chunk, graph=None)
+        writer.write(mapped.batch.to_bytes())
+        totals.read += mapped.rows_read
+        totals.rejected += mapped.rows_rejected
+        totals.triples += mapped.batch.accepted
+        if len(mapped.rejects):
+            assert totals.rejects is not None
+            totals.rejects.append(mapped.rejects)
+        if plan.table.watermark and len(chunk):
+            highest = max_watermark(chunk, plan.table.watermark)
+            if totals.watermark is None or highest > totals.watermark:  # type: ignore[operator]
+                totals.watermark = highest
+        if progress:
+            progress(mapped.rows_read)
     return totals
 
 
