@@ -156,6 +156,22 @@ class EmbeddedStore(GraphStore):
     def _query(
         self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
     ) -> QueryResult:
+        return QueryResult.from_pyoxigraph(self._run_query(sparql, visible))
+
+    def _select_csv(
+        self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
+    ) -> bytes:
+        result = self._run_query(sparql, visible)
+        if not isinstance(result, ox.QuerySolutions):
+            raise QueryError("query_frame needs a SELECT query")
+        try:
+            return result.serialize(format=ox.QueryResultsFormat.CSV) or b""
+        except (OSError, RuntimeError) as exc:
+            raise QueryError(f"the query failed: {exc}") from exc
+
+    def _run_query(
+        self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
+    ) -> Any:
         options: dict[str, Any] = {}
         if visible is None:
             options["use_default_graph_as_union"] = True
@@ -163,7 +179,7 @@ class EmbeddedStore(GraphStore):
             options["default_graph"] = visible
             options["named_graphs"] = [g for g in visible if isinstance(g, ox.NamedNode)]
         try:
-            return QueryResult.from_pyoxigraph(self._open().query(sparql, **options))
+            return self._open().query(sparql, **options)
         except SyntaxError as exc:
             raise query_syntax_error(exc) from exc
         except (OSError, RuntimeError) as exc:

@@ -55,6 +55,8 @@ from kgsentinel.graph.terms import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from kgsentinel.graph.writer import GraphWriter
 
 __all__ = ["GraphInfo", "GraphStore", "LoadReport", "Source", "StoreStats"]
@@ -178,6 +180,36 @@ class GraphStore(ABC):
         """
         bound = bind_values(sparql, to_terms(params))
         return self._query(bound, self._visible_graphs())
+
+    def query_frame(self, sparql: str, *, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """A SELECT's rows as a DataFrame of text, fast for big results.
+
+        Values are written as SPARQL CSV results are: IRIs and literals as their
+        plain text; unbound values (and empty strings) are NA. Use :meth:`query`
+        and ``.to_df()`` for typed values.
+
+        Example:
+            >>> from kgsentinel.graph import open_store
+            >>> store = open_store(":memory:")
+            >>> _ = store.load(b"<urn:x:a> <urn:x:p> 1 .", format="turtle", graph="g")
+            >>> store.query_frame("SELECT ?s ?o ?none WHERE { ?s ?p ?o }").to_dict("records")
+            [{'s': 'urn:x:a', 'o': '1', 'none': nan}]
+        """
+        import pandas as pd
+
+        bound = bind_values(sparql, to_terms(params))
+        document = self._select_csv(bound, self._visible_graphs())
+        return pd.read_csv(io.BytesIO(document), dtype=str, keep_default_na=False,
+                           na_values=[""])  # fmt: skip
+
+    def _select_csv(
+        self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
+    ) -> bytes:
+        """SPARQL CSV results of a SELECT (backends may do this without Python terms)."""
+        result = self._query(sparql, visible)
+        if result.kind != "select":
+            raise QueryError("query_frame needs a SELECT query")
+        return result.serialize("csv")
 
     def update(self, sparql: str) -> None:
         """Run a SPARQL 1.1 Update as one transaction (all or nothing)."""

@@ -1,0 +1,187 @@
+"""The event log frame: events from the graph (or any table) in the shape detectors read.
+
+``read_event_log(store)`` pulls every ``kgs:Event`` with a case into a frame
+(see :mod:`kgsentinel.detectors.base` for the columns), in a few SPARQL
+queries whose results come back as CSV, so a million events cost seconds.
+``as_event_log(table)`` turns any table with case, activity and time columns
+into the same shape, for notebooks, tests and benchmarks.
+
+Example:
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"case_id": ["1", "1", "2"], "activity": ["Brief", "Launch", "Brief"],
+    ...                       "timestamp": ["2026-01-02", "2026-01-01", "2026-01-03"]})
+    >>> log = as_event_log(table)
+    >>> log[["case_id", "activity"]].values.tolist()
+    [['1', 'Launch'], ['1', 'Brief'], ['2', 'Brief']]
+    >>> log["event"].iloc[0]
+    'urn:kgsentinel:log:event/1/2'
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from kgsentinel.detectors.base import EVENT_COLUMNS
+from kgsentinel.graph.ontology import KGS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgsentinel.graph.store import GraphStore
+
+__all__ = ["ATTRIBUTE_PREFIX", "as_event_log", "read_event_log", "sort_event_log"]
+
+#: event attribute columns are named ``attr:<name>``
+ATTRIBUTE_PREFIX = "attr:"
+_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+_PREFIXES = f"PREFIX kgs: <{KGS}>\nPREFIX rdfs: <{_RDFS}>\n"
+_EVENTS = (
+    _PREFIXES
+    + """SELECT ?event ?case ?activity ?timestamp ?resource ?event_id WHERE {
+  ?event kgs:case ?case ; kgs:activity ?activity ; kgs:timestamp ?timestamp .
+  OPTIONAL { ?event kgs:resource ?resource }
+  OPTIONAL { ?event kgs:eventId ?event_id }
+}"""
+)
+_CASE_IDS = _PREFIXES + "SELECT ?case ?case_id WHERE { ?case a kgs:Case ; kgs:caseId ?case_id }"
+_LABELS = (
+    _PREFIXES + "SELECT ?thing ?label WHERE { { ?thing a kgs:Activity } UNION "
+    "{ ?thing a kgs:Resource } ?thing rdfs:label ?label }"
+)
+#: literal-valued event properties that are not attributes
+_NOT_ATTRIBUTES = ("eventId", "timestamp", "startTime", "lifecycle")
+_ATTRIBUTES = (
+    _PREFIXES
+    + """SELECT ?event ?p ?value WHERE {
+  ?event kgs:case ?case ; ?p ?value .
+  FILTER(isLiteral(?value) && ?p NOT IN ("""
+    + ", ".join(f"kgs:{name}" for name in _NOT_ATTRIBUTES)
+    + "))\n}"
+)
+
+
+def read_event_log(
+    store: GraphStore, *, cases: Sequence[str] | None = None, attributes: bool = True
+) -> pd.DataFrame:
+    """Every event that belongs to a case, as an event log frame sorted by case and time.
+
+    ``cases`` (case IRIs) limits the frame to those cases. With ``attributes``,
+    literal properties of events become ``attr:<name>`` columns.
+    """
+    restrict = ""
+    if cases is not None:
+        if not cases:
+            return _empty()
+        restrict = "VALUES ?case { " + " ".join(f"<{_iri(case)}>" for case in cases) + " }\n"
+    events = store.query_frame(_EVENTS.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
+    if events.empty:
+        return _empty()
+    labels = store.query_frame(_LABELS).drop_duplicates("thing").set_index("thing")["label"]
+    case_ids = store.query_frame(_CASE_IDS).drop_duplicates("case").set_index("case")["case_id"]
+    log = pd.DataFrame({
+        "case": events["case"],
+        "case_id": events["case"].map(case_ids).fillna(events["case"].map(_local_name)),
+        "event": events["event"],
+        "event_id": events["event_id"].fillna(events["event"].map(_local_name)),
+        "activity": events["activity"].map(labels).fillna(events["activity"].map(_local_name)),
+        "timestamp": pd.to_datetime(events["timestamp"], utc=True, format="ISO8601",
+                                    errors="coerce"),
+        "resource": events["resource"].map(labels).where(events["resource"].notna()),
+    })  # fmt: skip
+    log = log.dropna(subset=["timestamp"]).drop_duplicates("event")
+    if attributes:
+        log = _with_attributes(log, store, restrict)
+    return sort_event_log(log)
+
+
+def as_event_log(
+    table: pd.DataFrame,
+    *,
+    case: str = "case_id",
+    activity: str = "activity",
+    timestamp: str = "timestamp",
+    resource: str | None = "resource",
+    event_id: str | None = None,
+    base: str = "urn:kgsentinel:log:",
+) -> pd.DataFrame:
+    """A table of events as an event log frame; other columns become attributes.
+
+    Cases and events get IRIs under ``base`` (events are numbered by row when
+    there is no ``event_id`` column).
+    """
+    missing = [c for c in (case, activity, timestamp) if c not in table.columns]
+    if missing:
+        raise ValueError(f"the table has no column {missing[0]!r} "
+                         f"(columns: {', '.join(map(str, table.columns))})")  # fmt: skip
+    case_ids = table[case].astype(str)
+    ids = (
+        table[event_id].astype(str)
+        if event_id
+        else case_ids + "/" + pd.Series(np.arange(1, len(table) + 1), index=table.index).astype(str)
+    )
+    quoted = case_ids.map(_quote)
+    log = pd.DataFrame({
+        "case": base + "case/" + quoted,
+        "case_id": case_ids,
+        "event": base + "event/" + ids.map(_quote).str.replace("%2F", "/"),
+        "event_id": ids,
+        "activity": table[activity].astype(str),
+        "timestamp": pd.to_datetime(table[timestamp], utc=True, format="ISO8601"),
+        "resource": (table[resource].astype("string").astype(object).where(table[resource].notna())
+                     if resource and resource in table.columns else None),
+    })  # fmt: skip
+    used = {case, activity, timestamp, resource, event_id}
+    for column in table.columns:
+        if column not in used:
+            log[ATTRIBUTE_PREFIX + str(column)] = _attribute_values(table[column])
+    return sort_event_log(log)
+
+
+def sort_event_log(log: pd.DataFrame) -> pd.DataFrame:
+    """Sort by case, then time, then event id (stable), with a fresh index."""
+    return log.sort_values(["case", "timestamp", "event_id"], kind="stable").reset_index(drop=True)
+
+
+def _with_attributes(log: pd.DataFrame, store: GraphStore, restrict: str) -> pd.DataFrame:
+    found = store.query_frame(_ATTRIBUTES.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
+    found = found[found["event"].isin(log["event"])]
+    if found.empty:
+        return log
+    found = found.assign(name=ATTRIBUTE_PREFIX + found["p"].map(_local_name))
+    wide = found.drop_duplicates(["event", "name"]).pivot(index="event", columns="name",
+                                                          values="value")  # fmt: skip
+    wide = wide.apply(_attribute_values)
+    return log.join(wide, on="event")
+
+
+def _attribute_values(values: pd.Series) -> pd.Series:
+    """Numbers as floats when every present value is one; otherwise text."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if values.notna().any() and numbers.notna().sum() == values.notna().sum():
+        return numbers.astype(float)
+    return values.astype("string").astype(object).where(values.notna())
+
+
+def _local_name(iri: str) -> str:
+    """The last path segment or fragment of an IRI, percent-decoded."""
+    cut = max(iri.rfind("/"), iri.rfind("#"), iri.rfind(":"))
+    return urllib.parse.unquote(iri[cut + 1 :])
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="-._~")
+
+
+def _iri(value: str) -> str:
+    if any(char in value for char in '<>"{}|^`\\ \n'):
+        raise ValueError(f"not an IRI: {value!r}")
+    return value
+
+
+def _empty() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype=object) for column in EVENT_COLUMNS})
+    frame["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
+    return frame
