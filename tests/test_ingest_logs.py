@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from kgsentinel.cli.app import app
 from kgsentinel.errors import SourceError
-from kgsentinel.ingest.job import ingest_log
+from kgsentinel.ingest.job import ingest_log, ingest_path
 from kgsentinel.workspace import open_workspace
 
 LOGS = Path(__file__).parent / "data" / "eventlogs"
@@ -111,3 +111,35 @@ def test_a_csv_of_events_needs_only_its_column_names(workspace: Path, cli: CliRu
     incomplete = cli.invoke(app, ["ingest", str(steps), "--case", "launch"])
     assert incomplete.exit_code != 0
     assert "--activity, --timestamp" in incomplete.output
+
+
+def test_a_table_of_object_links_gives_the_graph_an_ocel_log_gives(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """``object_links:`` in a mapping writes the shape the OCEL 2.0 reader writes."""
+    o2o = (
+        KGS + "CONSTRUCT { ?a kgs:relatedTo ?b . ?l a kgs:ObjectObjectLink ; kgs:fromObject ?a ; "
+        "kgs:toObject ?b ; kgs:qualifier ?q } WHERE { GRAPH ?g { ?a kgs:relatedTo ?b . "
+        "?l a kgs:ObjectObjectLink ; kgs:fromObject ?a ; kgs:toObject ?b ; kgs:qualifier ?q } }"
+    )
+    table = tmp_path / "relations.csv"
+    table.write_text(
+        "product,target,target_type,role\n"
+        "P1,M-FR,Market,sold in\nP1,M-DE,Market,sold in\nP2,P1,Product,variant of\n"
+    )
+    mapping = tmp_path / "relations.yaml"
+    mapping.write_text(
+        'base: "urn:kgsentinel:ocel:"\n'
+        "object_links:\n"
+        "  - from: {id: product, type: Product}\n"
+        "    to: {id: target, type: '{target_type}'}\n"
+        "    qualifier: {column: role}\n"
+    )
+    with open_workspace(workspace) as ws:
+        ingest_log(ws, LOGS / "npi.jsonocel", graph="ocel")
+        from_log = set(ws.store.query(o2o).triples)
+        ws.store.drop_graph("ocel")
+        ingest_path(ws, table, mapping=mapping, graph="relations")
+        from_table = set(ws.store.query(o2o).triples)
+    assert len(from_log) == 3 * 5
+    assert from_table == from_log

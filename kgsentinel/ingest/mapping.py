@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ __all__ = [
     "DATATYPES",
     "Entity",
     "Mapping",
+    "ObjectKey",
+    "ObjectLink",
+    "ObjectRef",
     "Value",
     "load_mapping",
 ]
@@ -123,12 +127,65 @@ class Entity(_Model):
         return {key: {"column": v} if isinstance(v, str) else v for key, v in value.items()}
 
 
-class ObjectRef(_Model):
-    """An object an event involves (OCEL 2.0 event-to-object link)."""
+class ObjectKey(_Model):
+    """An object named by its type and id: ``{type}/{id}`` under the base."""
 
     id: str = Field(description="Column or template of the object's id.")
     type: str = Field(description="The object type, e.g. product (also its IRI folder).")
+
+    def iri(self) -> str:
+        """The object's IRI template."""
+        return f"{self.type}/{_key(self.id)}"
+
+
+class ObjectRef(ObjectKey):
+    """An object an event involves (OCEL 2.0 event-to-object link)."""
+
     qualifier: str | None = Field(None, description="The object's role in the event.")
+
+
+class ObjectLink(_Model):
+    """A link from one object to another (OCEL 2.0 object-to-object), with its role."""
+
+    source: ObjectKey = Field(alias="from", description="The object the link starts from.")
+    target: ObjectKey = Field(alias="to", description="The object it points to.")
+    qualifier: str | Value | None = Field(
+        None, description="The link's role: text (contains), or {column: role} per row."
+    )
+
+    def entities(self) -> list[Entity]:
+        """Both objects, the ``kgs:relatedTo`` shortcut and the qualified link.
+
+        The shape is the one OCEL 2.0 logs are read into, so a mapped table and a
+        log give the same graph.
+
+        Example:
+            >>> link = ObjectLink.model_validate(
+            ...     {"from": {"id": "order", "type": "order"}, "to": {"id": "item", "type": "item"},
+            ...      "qualifier": "contains"})
+            >>> link.entities()[-1].iri
+            'order/{order}/item/{item}/contains'
+        """
+        source, target = self.source.iri(), self.target.iri()
+        if isinstance(self.qualifier, Value):  # one per row: the link's IRI says which
+            role, qualifier = self.qualifier.template_().text, {"kgs:qualifier": self.qualifier}
+            role = role if "{" in role else f"{{{role}}}"
+        elif self.qualifier:
+            role = urllib.parse.quote(self.qualifier, safe="-._~")
+            qualifier = {"kgs:qualifier": Value(constant=self.qualifier)}
+        else:
+            role, qualifier = "-", {}
+        return [
+            _object(self.source, source).model_copy(update={"links": {
+                "kgs:objectType": [f"objecttype/{self.source.type}"],
+                "kgs:relatedTo": [target]}}),
+            _object(self.target, target),
+            Entity.model_validate({
+                "class": "kgs:ObjectObjectLink", "iri": f"{source}/{target}/{role}",
+                "properties": qualifier, "optional": True,
+                "links": {"kgs:fromObject": source, "kgs:toObject": target},
+            }),
+        ]  # fmt: skip
 
 
 class Events(_Model):
@@ -176,7 +233,7 @@ class Events(_Model):
             related.append(_entity(["kgs:Case", "kgs:Object"], case,
                                    {"kgs:caseId": _key(self.case)}, optional=True))  # fmt: skip
         for ref in self.objects:
-            obj = f"{ref.type}/{_key(ref.id)}"
+            obj = ref.iri()
             links.setdefault("kgs:involves", []).append(obj)
             related.append(_object(ref, obj))
             if ref.qualifier:
@@ -205,7 +262,7 @@ def _entity(
     )
 
 
-def _object(ref: ObjectRef, iri: str) -> Entity:
+def _object(ref: ObjectKey, iri: str) -> Entity:
     entity = _entity("kgs:Object", iri, {"kgs:objectId": _key(ref.id)}, optional=True)
     return entity.model_copy(update={"links": {"kgs:objectType": [f"objecttype/{ref.type}"]}})
 
@@ -227,12 +284,17 @@ class Mapping(_Model):
     prefixes: dict[str, str] = Field(default_factory=dict)
     entities: list[Entity] = Field(default_factory=list)
     events: Events | None = Field(None, description="Each row is an event (see Events).")
+    object_links: list[ObjectLink] = Field(
+        default_factory=list, description="Object-to-object links each row gives."
+    )
 
     def all_entities(self) -> list[tuple[str, Entity]]:
-        """Every entity with where it comes from: declared ones, then those of ``events``."""
+        """Every entity with where it comes from: declared ones, ``events``, ``object_links``."""
         declared = [(f"entities[{i}]", entity) for i, entity in enumerate(self.entities)]
         derived = [("events", entity) for entity in self.events.entities()] if self.events else []
-        return declared + derived
+        links = [(f"object_links[{i}]", entity) for i, link in enumerate(self.object_links)
+                 for entity in link.entities()]  # fmt: skip
+        return declared + derived + links
 
     @model_validator(mode="after")
     def _resolvable(self) -> Mapping:
