@@ -169,9 +169,7 @@ class EmbeddedStore(GraphStore):
         except (OSError, RuntimeError) as exc:
             raise QueryError(f"the query failed: {exc}") from exc
 
-    def _run_query(
-        self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
-    ) -> Any:
+    def _run_query(self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None) -> Any:
         options: dict[str, Any] = {}
         if visible is None:
             options["use_default_graph_as_union"] = True
