@@ -38,6 +38,7 @@ from kgsentinel.errors import ConfigError
 __all__ = [
     "CONFIG_FILE",
     "Config",
+    "DetectorConfig",
     "ProjectConfig",
     "StoreConfig",
     "config_template",
@@ -195,12 +196,72 @@ class SourceConfig(_Section):
         return self
 
 
+class DetectorConfig(_Section):
+    """A detector ([detectors.NAME]); with none configured, the default suite runs."""
+
+    kind: str | None = Field(
+        None,
+        description="conformance, durations, stuck, resources, values, outliers, structure, "
+        "sparql or shacl; by default the detector's name.",
+        examples=["conformance"],
+    )
+    enabled: bool = Field(True, description="Run it with `kgsentinel detect` and on schedule.")
+    severity: Literal["info", "warning", "critical"] | None = Field(
+        None,
+        description="Severity of its anomalies (default: warning, or the rule's own).",
+        examples=["critical"],
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels on its anomalies, for routing alerts.",
+        examples=[{"team": "npi"}],
+    )
+    rule: str | None = Field(
+        None,
+        description="sparql: the rule file (rules/*.rq) or builtin:NAME.",
+        examples=["builtin:four-eyes"],
+    )
+    shapes: str | None = Field(
+        None, description="shacl: the shapes file.", examples=["rules/products.shacl.ttl"]
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Parameters of the detector (thresholds, rule parameters).",
+        examples=[{"first": "Create", "second": "Approve"}],
+    )
+    schedule: str | None = Field(
+        None,
+        description="When `kgsentinel run` runs it: a cron line or an interval such as 15m.",
+        examples=["*/15 * * * *"],
+    )
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> DetectorConfig:
+        if self.kind == "sparql" and not self.rule:
+            raise ValueError("a sparql detector needs rule (a rules/*.rq file or builtin:NAME)")
+        if self.kind == "shacl" and not self.shapes:
+            raise ValueError("a shacl detector needs shapes (a *.shacl.ttl file)")
+        return self
+
+
 class Config(_Section):
     """All settings of a workspace."""
 
     project: ProjectConfig = Field(default_factory=ProjectConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
+
+    @field_validator("detectors")
+    @classmethod
+    def _detector_names(cls, detectors: dict[str, DetectorConfig]) -> dict[str, DetectorConfig]:
+        for name in detectors:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+                raise ValueError(
+                    f"detector name {name!r}: use letters, digits, '.', '_' and '-' "
+                    "(it names the detector in the graph)"
+                )
+        return detectors
 
     @field_validator("sources")
     @classmethod
@@ -345,9 +406,10 @@ def config_template(name: str = "kgsentinel") -> str:
         ("project", ProjectConfig),
         ("store", StoreConfig),
         ("sources.plm", SourceConfig),
+        ("detectors.conformance", DetectorConfig),
     ]
     for section, model in sections:
-        example = section.startswith("sources.")
+        example = section.startswith(("sources.", "detectors."))
         header = f"# [{section}]" if example else f"[{section}]"
         lines += ["", header, f"# {(model.__doc__ or '').strip()}"]
         for key, setting in model.model_fields.items():
@@ -367,5 +429,13 @@ _WRITTEN = {("project", "name"), ("store", "backend"), ("store", "path")}
 def _toml_line(key: str, value: Any, example: Any, *, always: bool) -> str:
     if value is None:
         return f"# {key} = {json.dumps(example)}"
-    rendered = json.dumps(value) if isinstance(value, str) else str(value).lower()
+    rendered = _toml_value(value)
     return f"{key} = {rendered}" if always else f"# {key} = {rendered}"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return str(value).lower()

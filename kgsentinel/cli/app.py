@@ -110,11 +110,12 @@ def root(
 
 
 def _register_commands() -> None:
-    from kgsentinel.cli import graph_cmds, ingest_cmds, workspace_cmds
+    from kgsentinel.cli import detect_cmds, graph_cmds, ingest_cmds, workspace_cmds
 
     workspace_cmds.register(app)
     graph_cmds.register(app)
     ingest_cmds.register(app)
+    detect_cmds.register(app)
 
 
 _register_commands()

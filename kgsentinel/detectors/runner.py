@@ -1,0 +1,385 @@
+"""Detector runs: which detectors, over which cases, and what they found into the graph.
+
+``detect(workspace)`` runs every enabled detector (those in ``[detectors.*]`` of
+``kgsentinel.toml``, or the default suite when none is configured). Event-log
+detectors share one event log read from the graph; graph detectors (SPARQL
+rules, SHACL shapes) query the store themselves.
+
+Runs are incremental: the event log of the last run is kept in
+``.kgsentinel/detectors/`` with a signature per case (its number of events and
+its last time). The next run reads from the graph only the cases whose
+signature changed, learns from the whole history, and looks for anomalies in
+the changed cases only. Findings are written once (by fingerprint); a finding
+of an examined case that is no longer found is marked invalidated. Each run of
+each detector is a ``kgs:DetectorRun`` (PROV-O) in the provenance graph.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from kgsentinel.workspace import init_workspace, open_workspace
+    >>> with open_workspace(init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")) as ws:
+    ...     sorted(configured_detectors(ws))[:3]
+    ['conformance', 'durations', 'outliers']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from kgsentinel.config import DetectorConfig
+from kgsentinel.detectors.anomalies import (
+    ANOMALIES_GRAPH,
+    PROV,
+    RDF_TYPE,
+    RDFS,
+    anomaly_iri,
+    anomaly_quads,
+    detector_iri,
+    invalidation_quads,
+    known_anomalies,
+)
+from kgsentinel.detectors.suite import DEFAULT_SUITE, KIND_CLASSES, make_detector
+from kgsentinel.errors import ConfigError
+from kgsentinel.graph.ontology import KGS
+from kgsentinel.graph.terms import graph_iri
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from kgsentinel.detectors.base import Finding
+    from kgsentinel.workspace import Workspace
+
+__all__ = [
+    "DetectorReport",
+    "DetectorSpec",
+    "configured_detectors",
+    "detect",
+    "detector_status",
+]
+
+PROVENANCE_GRAPH = graph_iri("provenance")
+GRAPH_KINDS = ("sparql", "shacl")
+#: past this share of changed events, an incremental run reads the whole log again
+FULL_READ_SHARE = 0.25
+Progress = Callable[[str], None]
+_SIGNATURES = (
+    f"PREFIX kgs: <{KGS}>\n"
+    "SELECT ?case (COUNT(?event) AS ?events) (MAX(?time) AS ?last) WHERE { "
+    "?event kgs:case ?case ; kgs:timestamp ?time } GROUP BY ?case"
+)
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """A detector as configured: its name, kind, severity, labels and parameters."""
+
+    name: str
+    kind: str
+    severity: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+    @property
+    def reads_graph(self) -> bool:
+        """Whether it queries the graph itself (rules, shapes) instead of the event log."""
+        return self.kind in GRAPH_KINDS
+
+    def build(self) -> Any:
+        """The detector object, parameters checked."""
+        return make_detector(self.kind, self.params)
+
+
+@dataclass(frozen=True)
+class DetectorReport:
+    """What one detector run did."""
+
+    detector: str
+    kind: str
+    run: str
+    started: dt.datetime
+    ended: dt.datetime
+    #: cases examined (all of them in a full run, the changed ones otherwise)
+    cases: int
+    #: findings in the examined cases
+    found: int
+    #: of those, not known before (written as new anomalies)
+    new: int
+    #: known anomalies of the examined cases no longer found
+    resolved: int
+    incremental: bool
+
+
+def configured_detectors(workspace: Workspace) -> dict[str, DetectorSpec]:
+    """The workspace's detectors: ``[detectors.*]``, or the default suite with none."""
+    configured = workspace.config.detectors
+    if not configured:
+        return {name: DetectorSpec(name, kind) for name, kind in DEFAULT_SUITE.items()}
+    root = workspace.root or Path.cwd()
+    return {name: _spec(name, config, root) for name, config in configured.items()}
+
+
+def _spec(name: str, config: DetectorConfig, root: Path) -> DetectorSpec:
+    kind = config.kind or name
+    if kind not in KIND_CLASSES:
+        raise ConfigError(
+            f"[detectors.{name}]: unknown kind {kind!r}; set kind to one of "
+            f"{', '.join(KIND_CLASSES)}"
+        )
+    params = dict(config.params)
+    if kind == "sparql":
+        params["rule"] = _workspace_path(config.rule, root)
+    if kind == "shacl":
+        params["shapes"] = _workspace_path(config.shapes, root)
+    return DetectorSpec(name, kind, config.severity, dict(config.labels), params, config.enabled)
+
+
+def _workspace_path(value: str | None, root: Path) -> str:
+    assert value is not None
+    return value if value.startswith("builtin:") else str(root / value)
+
+
+def detect(
+    workspace: Workspace,
+    names: Sequence[str] = (),
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> list[DetectorReport]:
+    """Run the named detectors (all enabled ones by default) and record what they find."""
+    specs = configured_detectors(workspace)
+    unknown = [name for name in names if name not in specs]
+    if unknown:
+        raise ConfigError(
+            f"no detector named {unknown[0]!r} (detectors: {', '.join(specs)}); "
+            "add it under [detectors] in kgsentinel.toml"
+        )
+    chosen = [specs[name] for name in names] or [s for s in specs.values() if s.enabled]
+    detectors = [(spec, spec.build()) for spec in chosen]  # parameters checked up front
+    reports = []
+    history: _History | None = None
+    for spec, detector in detectors:
+        if progress:
+            progress(spec.name)
+        if spec.reads_graph:
+            reports.append(_run_graph_detector(workspace, spec, detector))
+            continue
+        if history is None:
+            history = _History.read(workspace, full=full)
+        reports.append(_run_log_detector(workspace, spec, detector, history))
+    return reports
+
+
+# -- the event log, kept between runs ------------------------------------------------------
+
+
+@dataclass
+class _History:
+    """The whole event log, and which of its cases changed since the last run."""
+
+    log: pd.DataFrame
+    #: IRIs of the cases to examine
+    examined: list[str]
+    incremental: bool
+
+    @classmethod
+    def read(cls, workspace: Workspace, *, full: bool) -> _History:
+        import pandas as pd
+
+        from kgsentinel.detectors.events import read_event_log
+
+        folder = workspace.state_dir / "detectors"
+        folder.mkdir(parents=True, exist_ok=True)
+        cached_log, cached_signatures = folder / "events.parquet", folder / "signatures.parquet"
+        now = _signatures(workspace)
+        changed: list[str] | None = None
+        if not full and cached_log.exists() and cached_signatures.exists():
+            before = pd.read_parquet(cached_signatures)
+            changed = _changed_cases(before, now)
+            changed_events = int(now.set_index("case").loc[changed, "events"].sum())
+            if changed_events > FULL_READ_SHARE * max(1, int(now["events"].sum())):
+                changed = None
+        if changed is None:
+            log = read_event_log(workspace.store)
+            examined = list(dict.fromkeys(log["case"]))
+        else:
+            kept = pd.read_parquet(cached_log)
+            kept = kept[kept["case"].isin(set(now["case"]) - set(changed))]
+            fresh = read_event_log(workspace.store, cases=changed)
+            log = pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept
+            from kgsentinel.detectors.events import sort_event_log
+
+            log, examined = sort_event_log(log), changed
+        _write_parquet(log, cached_log)
+        _write_parquet(now, cached_signatures)
+        return cls(log, examined, changed is not None)
+
+
+def _signatures(workspace: Workspace) -> pd.DataFrame:
+    frame = workspace.store.query_frame(_SIGNATURES)
+    return frame.assign(events=frame["events"].astype(int)).fillna({"last": ""})
+
+
+def _changed_cases(before: pd.DataFrame, now: pd.DataFrame) -> list[str]:
+    merged = now.merge(before, on="case", how="left", suffixes=("", "_before"))
+    differs = (merged["events"] != merged["events_before"]) | (
+        merged["last"] != merged["last_before"]
+    )
+    return merged.loc[differs, "case"].tolist()
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    frame.to_parquet(temporary, index=False)
+    temporary.replace(path)
+
+
+# -- running one detector ------------------------------------------------------------------
+
+
+def _run_log_detector(
+    workspace: Workspace, spec: DetectorSpec, detector: Any, history: _History
+) -> DetectorReport:
+    started = _now()
+    examined = set(history.examined)
+    findings: list[Finding] = []
+    if len(history.log) and examined:
+        detector.fit(history.log)
+        cases = history.log[history.log["case"].isin(examined)]
+        findings = detector.findings(cases) if len(cases) else []
+    scope = examined | set(history.log.loc[history.log["case"].isin(examined), "event"])
+    return _record(workspace, spec, findings, started, scope, len(examined),
+                   history.incremental, history.log)  # fmt: skip
+
+
+def _run_graph_detector(workspace: Workspace, spec: DetectorSpec, detector: Any) -> DetectorReport:
+    started = _now()
+    findings = detector.detect(workspace.store)
+    return _record(workspace, spec, findings, started, None, len(findings), False, None)
+
+
+def _record(
+    workspace: Workspace,
+    spec: DetectorSpec,
+    findings: list[Finding],
+    started: dt.datetime,
+    scope: set[str] | None,
+    cases: int,
+    incremental: bool,
+    log: pd.DataFrame | None,
+) -> DetectorReport:
+    """Write new anomalies, invalidate the ones gone from the scope, record the run."""
+    run = f"urn:kgsentinel:run:{uuid.uuid4().hex}"
+    known = known_anomalies(workspace.store, spec.name)
+    standing = set(known["anomaly"])
+    stamped = {anomaly_iri(spec.name, f): _stamp(f, spec) for f in findings}
+    case_of = _case_of_events(log) if log is not None else {}
+    quads: list[ox.Quad] = []
+    for iri, finding in stamped.items():
+        if iri not in standing:
+            extra = [case_of[finding.subject]] if finding.subject in case_of else []
+            quads += anomaly_quads(spec.name, finding, run=run, detected_at=started,
+                                   subjects=extra)  # fmt: skip
+    in_scope = known if scope is None else known[known["subject"].isin(scope)]
+    gone = set(in_scope["anomaly"]) - set(stamped)
+    ended = _now()
+    quads += invalidation_quads(sorted(gone), at=ended)
+    new = len(set(stamped) - standing)
+    _write_anomalies(workspace, quads)
+    report = DetectorReport(spec.name, spec.kind, run, started, ended, cases, len(stamped), new,
+                            len(gone), incremental)  # fmt: skip
+    workspace.store.add(_run_quads(report))
+    return report
+
+
+def _stamp(finding: Finding, spec: DetectorSpec) -> Finding:
+    """The finding with the detector's severity and labels where it has none of its own."""
+    import dataclasses
+
+    severity = finding.severity or spec.severity or "warning"
+    labels = {**spec.labels, **finding.labels}
+    return dataclasses.replace(finding, severity=severity, labels=labels)
+
+
+def _case_of_events(log: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(log["event"], log["case"], strict=True))
+
+
+def _write_anomalies(workspace: Workspace, quads: list[ox.Quad]) -> None:
+    if not quads:
+        return
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    document = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    spool = workspace.state_dir / "tmp"
+    spool.mkdir(parents=True, exist_ok=True)
+    with workspace.store.writer("anomalies", replace=False, spool_dir=spool) as writer:
+        writer.write(document)
+
+
+def _run_quads(report: DetectorReport) -> list[ox.Quad]:
+    graph, run = ox.NamedNode(PROVENANCE_GRAPH), ox.NamedNode(report.run)
+    detector = ox.NamedNode(detector_iri(report.detector))
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+
+    def literal(value: object) -> ox.Literal:
+        if isinstance(value, dt.datetime):
+            text = value.isoformat().replace("+00:00", "Z")
+            return ox.Literal(text, datatype=ox.NamedNode(xsd + "dateTime"))
+        return ox.Literal(str(value), datatype=ox.NamedNode(xsd + "integer"))
+
+    def quad(subject: ox.NamedNode, predicate: str, value: object) -> ox.Quad:
+        term = value if isinstance(value, ox.NamedNode | ox.Literal) else literal(value)
+        return ox.Quad(subject, ox.NamedNode(predicate), term, graph)
+
+    return [
+        quad(detector, RDF_TYPE, ox.NamedNode(KGS + "Detector")),
+        quad(detector, RDFS + "label", ox.Literal(report.detector)),
+        quad(run, RDF_TYPE, ox.NamedNode(KGS + "DetectorRun")),
+        quad(run, PROV + "wasAssociatedWith", detector),
+        quad(run, PROV + "startedAtTime", report.started),
+        quad(run, PROV + "endedAtTime", report.ended),
+        quad(run, KGS + "casesExamined", report.cases),
+        quad(run, KGS + "anomaliesFound", report.found),
+        quad(run, KGS + "anomaliesNew", report.new),
+        quad(run, KGS + "anomaliesResolved", report.resolved),
+        quad(ox.NamedNode(ANOMALIES_GRAPH), PROV + "wasGeneratedBy", run),
+    ]
+
+
+def detector_status(workspace: Workspace) -> list[dict[str, Any]]:
+    """Each detector with its kind, whether enabled, its last run and standing anomalies."""
+    specs = configured_detectors(workspace)
+    last = workspace.store.query_frame(
+        f"PREFIX kgs: <{KGS}>\nPREFIX prov: <{PROV}>\nPREFIX rdfs: <{RDFS}>\n"
+        """SELECT ?name ?ended ?found ?new WHERE {
+  ?run a kgs:DetectorRun ; prov:wasAssociatedWith/rdfs:label ?name ; prov:endedAtTime ?ended ;
+       kgs:anomaliesFound ?found ; kgs:anomaliesNew ?new .
+  FILTER NOT EXISTS { ?later a kgs:DetectorRun ; prov:wasAssociatedWith/rdfs:label ?name ;
+                      prov:endedAtTime ?end2 . FILTER(?end2 > ?ended) }
+}"""
+    )
+    counts = workspace.store.query_frame(
+        f"PREFIX kgs: <{KGS}>\nPREFIX prov: <{PROV}>\n"
+        "SELECT ?detector (COUNT(?a) AS ?standing) WHERE { ?a a kgs:Anomaly ; kgs:detector ?d . "
+        "FILTER NOT EXISTS { ?a prov:invalidatedAtTime ?gone } "
+        'BIND(STRAFTER(STR(?d), "urn:kgsentinel:detector:") AS ?detector) } GROUP BY ?detector'
+    )
+    by_name = last.drop_duplicates("name").set_index("name").to_dict("index")
+    standing = dict(zip(counts["detector"], counts["standing"].astype(int), strict=True))
+    rows = []
+    for name, spec in specs.items():
+        run = by_name.get(name, {})
+        rows.append({"detector": name, "kind": spec.kind, "enabled": spec.enabled,
+                     "last_run": run.get("ended"), "found": run.get("found"),
+                     "anomalies": standing.get(name, 0)})  # fmt: skip
+    return rows
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
