@@ -125,6 +125,18 @@ def test_an_incremental_run_examines_only_changed_cases(loaded: Path) -> None:
     assert cases == ["A", "F"]
 
 
+def test_running_one_detector_never_makes_another_skip_a_case(loaded: Path) -> None:
+    config = loaded / "kgsentinel.toml"
+    config.write_text(config.read_text() + '[detectors.other]\nkind = "long-cases"\n')
+    with open_workspace(loaded) as ws:
+        detect(ws, ["long"])
+    ingest(loaded, [*ROWS, *steps("A", ["Formulation"] * 3, day=10)])
+    with open_workspace(loaded) as ws:
+        detect(ws, ["long"])
+        [other] = detect(ws, ["other"])
+    assert (other.cases, other.found, other.incremental) == (21, 2, False)
+
+
 def test_a_finding_no_longer_found_is_invalidated(loaded: Path) -> None:
     with open_workspace(loaded) as ws:
         detect(ws)

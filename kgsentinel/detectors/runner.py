@@ -5,11 +5,12 @@
 detectors share one event log read from the graph; graph detectors (SPARQL
 rules, SHACL shapes) query the store themselves.
 
-Runs are incremental: the event log of the last run is kept in
-``.kgsentinel/detectors/`` with a signature per case (its number of events and
-its last time). The next run reads from the graph only the cases whose
-signature changed, learns from the whole history, and looks for anomalies in
-the changed cases only. Findings are written once (by fingerprint); a finding
+Runs are incremental: the event log is kept in ``.kgsentinel/detectors/``
+with a signature per case (its number of events and its last time), so a run
+reads from the graph only the cases whose signature changed. Each detector
+learns from the whole history and looks for anomalies in the cases it has not
+seen as they are now (it remembers the signatures it examined, so running one
+detector never makes another one skip a case). Findings are written once (by fingerprint); a finding
 of an examined case that is no longer found is marked invalidated. Each run of
 each detector is a ``kgs:DetectorRun`` (PROV-O) in the provenance graph.
 
@@ -172,7 +173,7 @@ def detect(
             continue
         if history is None:
             history = _History.read(workspace, full=full)
-        reports.append(_run_log_detector(workspace, spec, detector, history))
+        reports.append(_run_log_detector(workspace, spec, detector, history, full=full))
     return reports
 
 
@@ -181,44 +182,62 @@ def detect(
 
 @dataclass
 class _History:
-    """The whole event log, and which of its cases changed since the last run."""
+    """The whole event log as it is now, and each case's signature (events, last time)."""
 
     log: pd.DataFrame
-    #: IRIs of the cases to examine
-    examined: list[str]
-    incremental: bool
+    signatures: pd.DataFrame
+    folder: Path
 
     @classmethod
     def read(cls, workspace: Workspace, *, full: bool) -> _History:
+        """The log: the cached one with changed cases read again, or all of it."""
         import pandas as pd
 
-        from kgsentinel.detectors.events import read_event_log
+        from kgsentinel.detectors.events import read_event_log, sort_event_log
 
         folder = workspace.state_dir / "detectors"
         folder.mkdir(parents=True, exist_ok=True)
-        cached_log, cached_signatures = folder / "events.parquet", folder / "signatures.parquet"
+        cached_log, cached_signatures = folder / "events.parquet", folder / "events-cases.parquet"
         now = _signatures(workspace)
-        changed: list[str] | None = None
+        changed = None
         if not full and cached_log.exists() and cached_signatures.exists():
-            before = pd.read_parquet(cached_signatures)
-            changed = _changed_cases(before, now)
-            changed_events = int(now.set_index("case").loc[changed, "events"].sum())
-            if changed_events > FULL_READ_SHARE * max(1, int(now["events"].sum())):
+            changed = _changed_cases(pd.read_parquet(cached_signatures), now)
+            if _share(changed, now) > FULL_READ_SHARE:
                 changed = None
         if changed is None:
             log = read_event_log(workspace.store)
-            examined = list(dict.fromkeys(log["case"]))
         else:
             kept = pd.read_parquet(cached_log)
             kept = kept[kept["case"].isin(set(now["case"]) - set(changed))]
             fresh = read_event_log(workspace.store, cases=changed)
-            log = pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept
-            from kgsentinel.detectors.events import sort_event_log
-
-            log, examined = sort_event_log(log), changed
+            log = (
+                sort_event_log(pd.concat([kept, fresh], ignore_index=True)) if len(fresh) else kept
+            )
         _write_parquet(log, cached_log)
         _write_parquet(now, cached_signatures)
-        return cls(log, examined, changed is not None)
+        return cls(log, now, folder)
+
+    def to_examine(self, detector: str, *, full: bool) -> tuple[list[str], bool]:
+        """The cases ``detector`` has not seen as they are now, and whether that is a subset."""
+        import pandas as pd
+
+        seen = self._seen_path(detector)
+        if full or not seen.exists():
+            return list(self.signatures["case"]), False
+        return _changed_cases(pd.read_parquet(seen), self.signatures), True
+
+    def examined(self, detector: str) -> None:
+        """Remember that ``detector`` has seen every case as it is now."""
+        _write_parquet(self.signatures, self._seen_path(detector))
+
+    def _seen_path(self, detector: str) -> Path:
+        return self.folder / f"seen-{detector}.parquet"
+
+
+def _share(cases: list[str], signatures: pd.DataFrame) -> float:
+    """The share of all events that belong to ``cases``."""
+    total = max(1, int(signatures["events"].sum()))
+    return int(signatures.loc[signatures["case"].isin(set(cases)), "events"].sum()) / total
 
 
 def _signatures(workspace: Workspace) -> pd.DataFrame:
@@ -244,18 +263,22 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _run_log_detector(
-    workspace: Workspace, spec: DetectorSpec, detector: Any, history: _History
+    workspace: Workspace, spec: DetectorSpec, detector: Any, history: _History, *, full: bool
 ) -> DetectorReport:
+    """Learn from the whole log; look for anomalies in the cases the detector has not seen."""
     started = _now()
-    examined = set(history.examined)
+    cases, incremental = history.to_examine(spec.name, full=full)
+    examined = set(cases)
+    log = history.log
     findings: list[Finding] = []
-    if len(history.log) and examined:
-        detector.fit(history.log)
-        cases = history.log[history.log["case"].isin(examined)]
-        findings = detector.findings(cases) if len(cases) else []
-    scope = examined | set(history.log.loc[history.log["case"].isin(examined), "event"])
-    return _record(workspace, spec, findings, started, scope, len(examined),
-                   history.incremental, history.log)  # fmt: skip
+    in_scope = log[log["case"].isin(examined)]
+    if len(in_scope):
+        detector.fit(log)
+        findings = detector.findings(in_scope)
+    scope = examined | set(in_scope["event"])
+    report = _record(workspace, spec, findings, started, scope, len(examined), incremental, log)
+    history.examined(spec.name)
+    return report
 
 
 def _run_graph_detector(workspace: Workspace, spec: DetectorSpec, detector: Any) -> DetectorReport:
