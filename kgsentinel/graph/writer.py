@@ -4,8 +4,9 @@
 it reach the store as they come, and the graph changes only when the ``with``
 block ends without an error:
 
-- **a new graph** is bulk-loaded block by block in a background thread (so
-  producing the next block overlaps loading this one), hidden by a loading
+- **a new graph** is bulk-loaded block by block by background threads (so
+  producing the next block overlaps loading this one, and two blocks load at
+  once, as Oxigraph's own loader would use two cores), hidden by a loading
   marker until the end; an error drops what was loaded, and no reader ever
   saw it;
 - **an existing graph** is spooled to a file, then compared with the stored
@@ -27,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import queue
 import shutil
 import tempfile
@@ -55,8 +57,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["GraphWriter", "difference_update", "has_blank_nodes"]
 
 _DONE = object()
-#: blocks waiting for the loader thread; more would only hold memory
+#: blocks waiting for a loader thread; more would only hold memory
 _QUEUED_BLOCKS = 2
+#: blocks bulk-loaded at once (one bulk load of a block this size keeps one core busy)
+LOADERS = min(2, os.cpu_count() or 1)
 
 
 class GraphWriter:
@@ -75,7 +79,8 @@ class GraphWriter:
         self.report: LoadReport | None = None
         self._marker: ox.NamedNode | None = None
         self._queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUED_BLOCKS)
-        self._loader: threading.Thread | None = None
+        self._loaders: list[threading.Thread] = []
+        self._first_line = 1
         self._failure: BaseException | None = None
         self._work: Path | None = None
         self._spool: IO[bytes] | None = None
@@ -120,8 +125,9 @@ class GraphWriter:
         if self._spool is not None:
             self._spool.write(block if block.endswith(b"\n") else block + b"\n")
         else:
-            self._queue.put(block)
+            self._queue.put((self._first_line, block))
             self._raise_loader_failure()
+        self._first_line = self.lines + 1
 
     # -- a new graph: bulk loads behind a marker ---------------------------------------
 
@@ -130,32 +136,35 @@ class GraphWriter:
         # also removes what a crashed load of this graph left behind
         self.store._update(f"DROP SILENT GRAPH {self.target} ;\n"
                            + mark_update(self._marker, [self.target]))  # fmt: skip
-        self._loader = threading.Thread(target=self._load_blocks, name="kgs-loader", daemon=True)
-        self._loader.start()
+        for number in range(LOADERS):
+            loader = threading.Thread(target=self._load_blocks, name=f"kgs-loader-{number}",
+                                      daemon=True)  # fmt: skip
+            loader.start()
+            self._loaders.append(loader)
 
     def _load_blocks(self) -> None:
         from kgsentinel.graph.store import _rdf_error
 
-        first = 1
-        while (block := self._queue.get()) is not _DONE:
-            if self._failure is None:  # after a failure, only drain the queue
-                assert isinstance(block, bytes)
-                try:
-                    self.store._bulk_load(block, ox.RdfFormat.N_TRIPLES, self.target)
-                except SyntaxError as exc:
-                    if exc.lineno is not None:
-                        exc.lineno += first - 1
-                    self._failure = _rdf_error(f"block at line {first}", ox.RdfFormat.N_TRIPLES,
-                                               exc)  # fmt: skip
-                except BaseException as exc:  # reported to the writing thread
-                    self._failure = exc
-                first += block.count(b"\n")
+        while (item := self._queue.get()) is not _DONE:
+            if self._failure is not None:  # after a failure, only drain the queue
+                continue
+            assert isinstance(item, tuple)
+            first, block = item
+            try:
+                self.store._bulk_load(block, ox.RdfFormat.N_TRIPLES, self.target)
+            except SyntaxError as exc:
+                if exc.lineno is not None:
+                    exc.lineno += first - 1
+                self._failure = _rdf_error(f"block at line {first}", ox.RdfFormat.N_TRIPLES, exc)
+            except BaseException as exc:  # reported to the writing thread
+                self._failure = exc
 
     def _stop_loader(self) -> None:
-        if self._loader is not None:
+        for _ in self._loaders:
             self._queue.put(_DONE)
-            self._loader.join()
-            self._loader = None
+        for loader in self._loaders:
+            loader.join()
+        self._loaders = []
 
     def _raise_loader_failure(self) -> None:
         if self._failure is not None:
