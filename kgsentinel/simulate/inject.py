@@ -76,14 +76,17 @@ def inject(
     resource: str | None = "resource",
     factor: float = 10.0,
     min_support: float = 0.8,
+    per_case: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Give a ``share`` of the cases one anomaly each, of ``kinds`` in turn; seeded.
+    """Give a ``share`` of the cases ``per_case`` anomalies each, of ``kinds`` in turn; seeded.
 
     Returns the new table (sorted by case, then time; the timestamp column as
-    UTC times) and the labels: one row per changed case with ``case_id``,
-    ``kind``, ``position``, ``activity`` and ``detail``. A case where a kind
-    cannot be injected is left for another kind; the count of labels is
-    ``round(share * cases)`` unless the log has too few suitable cases.
+    UTC times) and the labels: one row per anomaly with ``case_id``, ``kind``,
+    ``position``, ``activity`` and ``detail``. A case where a kind cannot be
+    injected is left for another kind; the count of changed cases is
+    ``round(share * cases)`` unless the log has too few suitable cases. With
+    ``per_case`` > 1 the anomalies of a case are injected one after the other,
+    and each label's position is in the case as it was right after its own.
     """
     unknown = [kind for kind in kinds if kind not in KINDS]
     if unknown or not kinds:
@@ -95,13 +98,23 @@ def inject(
     if missing:
         raise ValueError(f"the table has no column {missing[0]!r} "
                          f"(columns: {', '.join(map(str, table.columns))})")  # fmt: skip
+    if per_case < 1:
+        raise ValueError(f"per_case is how many anomalies a chosen case gets (1 or more), "
+                         f"not {per_case}")  # fmt: skip
     if resource is not None and resource not in table.columns:
         resource = None
     log = _sorted(table, case, timestamp)
-    ctx = _Context.read(log, case, activity, timestamp, resource, factor, min_support)
     rng = np.random.default_rng(seed)
-    edits = _choose(ctx, list(kinds), share, rng)
-    return _assemble(ctx, edits), _labels(edits)
+    chosen: set[str] | None = None
+    labels = []
+    for _ in range(per_case):
+        ctx = _Context.read(log, case, activity, timestamp, resource, factor, min_support)
+        edits = _choose(ctx, list(kinds), share, rng, only=chosen)
+        log = _assemble(ctx, edits)
+        labels.append(_labels(edits))
+        if chosen is None:
+            chosen = {str(edit.case_id) for edit in edits}
+    return log, pd.concat(labels, ignore_index=True) if per_case > 1 else labels[0]
 
 
 def _sorted(table: pd.DataFrame, case: str, timestamp: str) -> pd.DataFrame:
@@ -277,12 +290,17 @@ class _Edit:
     rows: list[_Row]
 
 
-def _choose(ctx: _Context, kinds: list[str], share: float, rng: np.random.Generator) -> list[_Edit]:
+def _choose(ctx: _Context, kinds: list[str], share: float, rng: np.random.Generator,
+            only: set[str] | None = None) -> list[_Edit]:  # fmt: skip
+    """One anomaly each for a share of the cases (or for each case of ``only``)."""
     n_cases = len(ctx.bounds) - 1
-    wanted = round(share * n_cases)
+    order = rng.permutation(n_cases)
+    if only is not None:
+        ids = ctx.log[ctx.case].astype(str).to_numpy()[ctx.bounds[:-1]]
+        order = order[np.isin(ids[order], list(only))]
+    wanted = round(share * n_cases) if only is None else len(order)
     turns = [kinds[i % len(kinds)] for i in range(wanted)]
     rng.shuffle(turns)
-    order = rng.permutation(n_cases)
     used: set[int] = set()
     cursor = dict.fromkeys(kinds, 0)
     exhausted: set[str] = set()
