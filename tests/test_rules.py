@@ -560,3 +560,34 @@ def test_every_example_of_the_rules_doc_runs_as_shown(tmp_path: Path) -> None:
     assert checked.count("toml") >= 9
     ran = " ".join(text for language, text in doc_blocks() if language == "toml")
     assert all(f"builtin:{name}" in ran for name in builtin_rules())
+
+
+def test_configured_rules_and_shapes_run_with_detect(workspace: Path) -> None:
+    from kgsentinel.detectors.anomalies import list_anomalies
+    from kgsentinel.detectors.runner import detect
+    from kgsentinel.workspace import open_workspace
+
+    (workspace / "rules" / "npi.shacl.ttl").write_bytes(SHAPES.read_bytes())
+    config = workspace / "kgsentinel.toml"
+    config.write_text(config.read_text() + """
+[detectors.four-eyes]
+kind = "sparql"
+rule = "builtin:four-eyes"
+params = { first = "Formulation", second = "Safety assessment" }
+
+[detectors.shapes]
+kind = "shacl"
+shapes = "rules/npi.shacl.ttl"
+params = { graphs = ["npi"] }
+""")  # fmt: skip
+    with open_workspace(workspace) as ws:
+        ws.store.load(planted_turtle().encode(), format="turtle", graph="npi")
+        first = {report.detector: report.new for report in detect(ws)}
+        again = {report.detector: report.new for report in detect(ws)}
+        anomalies = list_anomalies(ws.store, detector="four-eyes")
+    assert first["four-eyes"] == 1
+    assert first["shapes"] > 0
+    assert again == {"four-eyes": 0, "shapes": 0}
+    assert list(anomalies["explanation"]) == [
+        "bob did both Formulation and Safety assessment in case SAME"
+    ]
