@@ -213,3 +213,20 @@ def test_with_no_configuration_the_default_suite_is_used(workspace: Path) -> Non
     with open_workspace(workspace) as ws:
         specs = configured_detectors(ws)
     assert set(specs) == set(suite.DEFAULT_SUITE)
+
+
+def test_a_rule_about_events_names_their_case_and_takes_the_configured_severity(
+    loaded: Path,
+) -> None:
+    config = loaded / "kgsentinel.toml"
+    config.write_text(
+        config.read_text() + '[detectors.eyes]\nkind = "sparql"\nrule = "builtin:four-eyes"\n'
+        'params = {first = "Brief", second = "Launch"}\nseverity = "info"\n'
+        'labels = {team = "audit"}\n'
+    )
+    with open_workspace(loaded) as ws:
+        [report] = detect(ws, ["eyes"])
+        frame = list_anomalies(ws.store, detector="eyes")
+    assert report.found == len(CASES) + 1  # ana does both steps in every case
+    assert sorted(frame["case_id"]) == sorted([*CASES, "F"])
+    assert set(frame["severity"]) == {"info"}

@@ -32,7 +32,7 @@ from kgsentinel.graph.ontology import KGS
 if TYPE_CHECKING:  # pragma: no cover
     from kgsentinel.graph.store import GraphStore
 
-__all__ = ["ATTRIBUTE_PREFIX", "as_event_log", "read_event_log", "sort_event_log"]
+__all__ = ["ATTRIBUTE_PREFIX", "as_event_log", "iri_values", "read_event_log", "sort_event_log"]
 
 #: event attribute columns are named ``attr:<name>``
 ATTRIBUTE_PREFIX = "attr:"
@@ -75,7 +75,7 @@ def read_event_log(
     if cases is not None:
         if not cases:
             return _empty()
-        restrict = "VALUES ?case { " + " ".join(f"<{_iri(case)}>" for case in cases) + " }\n"
+        restrict = iri_values("case", cases)
     events = store.query_frame(_EVENTS.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
     if events.empty:
         return _empty()
@@ -175,10 +175,16 @@ def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="-._~")
 
 
-def _iri(value: str) -> str:
-    if any(char in value for char in '<>"{}|^`\\ \n'):
-        raise ValueError(f"not an IRI: {value!r}")
-    return value
+def iri_values(variable: str, iris: Sequence[str]) -> str:
+    """A ``VALUES`` block binding ``?variable`` to IRIs, written by pyoxigraph.
+
+    Example:
+        >>> iri_values("case", ["urn:x:case/1"])
+        'VALUES ?case { <urn:x:case/1> }\\n'
+    """
+    import pyoxigraph as ox
+
+    return f"VALUES ?{variable} {{ " + " ".join(str(ox.NamedNode(i)) for i in iris) + " }\n"
 
 
 def _empty() -> pd.DataFrame:

@@ -276,7 +276,8 @@ def _run_log_detector(
         detector.fit(log)
         findings = detector.findings(in_scope)
     scope = examined | set(in_scope["event"])
-    report = _record(workspace, spec, findings, started, scope, len(examined), incremental, log)
+    case_of = dict(zip(in_scope["event"], in_scope["case"], strict=True))
+    report = _record(workspace, spec, findings, started, scope, len(examined), incremental, case_of)
     history.examined(spec.name)
     return report
 
@@ -284,7 +285,8 @@ def _run_log_detector(
 def _run_graph_detector(workspace: Workspace, spec: DetectorSpec, detector: Any) -> DetectorReport:
     started = _now()
     findings = detector.detect(workspace.store)
-    return _record(workspace, spec, findings, started, None, len(findings), False, None)
+    cases = _cases_of(workspace, [f.subject for f in findings])
+    return _record(workspace, spec, findings, started, None, len(findings), False, cases)
 
 
 def _record(
@@ -295,14 +297,17 @@ def _record(
     scope: set[str] | None,
     cases: int,
     incremental: bool,
-    log: pd.DataFrame | None,
+    case_of: dict[str, str],
 ) -> DetectorReport:
-    """Write new anomalies, invalidate the ones gone from the scope, record the run."""
+    """Write new anomalies, invalidate the ones gone from the scope, record the run.
+
+    ``case_of`` maps event IRIs to their case, so an anomaly about an event is
+    also about its case.
+    """
     run = f"urn:kgsentinel:run:{uuid.uuid4().hex}"
     known = known_anomalies(workspace.store, spec.name)
     standing = set(known["anomaly"])
     stamped = {anomaly_iri(spec.name, f): _stamp(f, spec) for f in findings}
-    case_of = _case_of_events(log) if log is not None else {}
     quads: list[ox.Quad] = []
     for iri, finding in stamped.items():
         if iri not in standing:
@@ -322,16 +327,26 @@ def _record(
 
 
 def _stamp(finding: Finding, spec: DetectorSpec) -> Finding:
-    """The finding with the detector's severity and labels where it has none of its own."""
+    """The finding with the severity and labels of the detector's configuration, if set."""
     import dataclasses
 
-    severity = finding.severity or spec.severity or "warning"
-    labels = {**spec.labels, **finding.labels}
+    severity = spec.severity or finding.severity or "warning"
+    labels = {**finding.labels, **spec.labels}
     return dataclasses.replace(finding, severity=severity, labels=labels)
 
 
-def _case_of_events(log: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(log["event"], log["case"], strict=True))
+def _cases_of(workspace: Workspace, subjects: list[str]) -> dict[str, str]:
+    """The case of each subject that is an event with a case."""
+    from kgsentinel.detectors.events import iri_values
+
+    events = sorted({s for s in subjects if s})
+    if not events:
+        return {}
+    found = workspace.store.query_frame(
+        f"PREFIX kgs: <{KGS}>\nSELECT ?event ?case WHERE {{\n{iri_values('event', events)}"
+        "?event kgs:case ?case }"
+    )
+    return dict(zip(found["event"], found["case"], strict=True))
 
 
 def _write_anomalies(workspace: Workspace, quads: list[ox.Quad]) -> None:
