@@ -1,0 +1,240 @@
+"""Resource and value detectors on small seeded logs whose anomalies are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kgsentinel.detectors.attributes import ResourceDetector, ValueDetector, learn_pools
+from kgsentinel.detectors.base import EventLogDetector
+from kgsentinel.detectors.events import as_event_log
+
+STEPS = ("Brief", "Formulation", "Stability test", "Regulatory filing", "Launch")
+#: each step's pool (members and weights: one busy, one occasional) and median amount
+POOLS = {
+    "Brief": (["M1", "M2", "M3"], [0.6, 0.35, 0.05]),
+    "Formulation": (["C1", "C2", "C3", "C4"], [0.4, 0.3, 0.2, 0.1]),
+    "Stability test": (["L1", "L2"], [0.7, 0.3]),
+    "Regulatory filing": (["R1", "R2", "R3"], [0.5, 0.3, 0.2]),
+    "Launch": (["M1", "M2"], [0.5, 0.5]),
+}
+AMOUNTS = {"Brief": 800, "Formulation": 12_000, "Stability test": 6_000,
+           "Regulatory filing": 2_500, "Launch": 20_000}  # fmt: skip
+COLOURS = {"Brief": ["red"], "Formulation": ["red", "green"], "Stability test": ["blue"],
+           "Regulatory filing": ["red", "green", "blue"], "Launch": ["green"]}  # fmt: skip
+
+
+def make_table(cases: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A normal log: every case does the steps in order, by its pools, with an amount."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    start = pd.Timestamp("2026-01-01", tz="UTC")
+    for number in range(cases):
+        time = start + pd.Timedelta(hours=float(rng.uniform(0, 5000)))
+        for step in STEPS:
+            time += pd.Timedelta(hours=float(rng.gamma(4.0, 6.0)))
+            members, weights = POOLS[step]
+            rows.append({
+                "case_id": f"C{number:04d}", "activity": step, "timestamp": time,
+                "resource": str(rng.choice(members, p=weights)),
+                "amount": round(float(AMOUNTS[step] * rng.lognormal(0.0, 0.3)), 2),
+                "colour": str(rng.choice(COLOURS[step])),
+                "order": f"O{number:04d}-{step[:3]}",
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def change(table: pd.DataFrame, case: str, step: str, **values: object) -> pd.DataFrame:
+    changed = table.copy()
+    where = (changed["case_id"] == case) & (changed["activity"] == step)
+    for column, value in values.items():
+        changed.loc[where, column] = value
+    return changed
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return make_table()
+
+
+def test_detectors_follow_the_event_log_protocol() -> None:
+    assert isinstance(ResourceDetector(), EventLogDetector)
+    assert isinstance(ValueDetector(), EventLogDetector)
+    with pytest.raises(TypeError):
+        ResourceDetector(30)  # type: ignore[misc]
+
+
+def test_no_findings_on_normal_variety(table: pd.DataFrame) -> None:
+    log = as_event_log(table)
+    assert ResourceDetector().fit(log).findings(log) == []
+    assert ValueDetector().fit(log).findings(log) == []
+
+
+# -- resources -------------------------------------------------------------------------------
+
+
+def test_a_resource_from_another_pool_is_flagged_with_the_usual_pool(table: pd.DataFrame) -> None:
+    log = as_event_log(change(table, "C0042", "Regulatory filing", resource="L2"))
+    [finding] = ResourceDetector().fit(log).findings(log)
+    assert finding.kind == "unusual-resource"
+    assert (finding.case_id, finding.activity, finding.key) == ("C0042", "Regulatory filing", "L2")
+    event = log[(log["case_id"] == "C0042") & (log["activity"] == "Regulatory filing")]
+    assert finding.subject == event["event"].item()
+    assert finding.event_id == event["event_id"].item()
+    assert finding.explanation == (
+        "Regulatory filing by L2, who did it in 1 of 400 cases; usually R1, R2, R3"
+    )
+    usual, share, count, own = finding.evidence
+    assert (usual.expected, usual.observed) == ("R1, R2, R3", "L2")
+    assert share.observed == pytest.approx(1 / 400)
+    assert share.observed <= share.expected
+    assert count.observed == 1
+    assert own.observed == "Stability test"
+    assert 0.5 < finding.score <= 1.0
+
+
+def test_an_occasional_regular_is_not_flagged_but_a_stranger_is(table: pd.DataFrame) -> None:
+    # M3 does Brief in about 5% of cases and nothing else: rare, but regular
+    log = as_event_log(change(table, "C0007", "Stability test", resource="newcomer"))
+    findings = ResourceDetector().fit(log).findings(log)
+    assert [(f.case_id, f.key) for f in findings] == [("C0007", "newcomer")]
+    assert not any(f.key == "M3" for f in findings)
+
+
+def test_history_never_showing_the_pair_gives_zero_cases_and_top_score(table: pd.DataFrame) -> None:
+    history = as_event_log(table)
+    new = as_event_log(change(make_table(cases=20, seed=9), "C0003", "Formulation", resource="R1"))
+    [finding] = ResourceDetector().fit(history).findings(new)
+    assert finding.explanation.startswith("Formulation by R1, who did it in 0 of 400 cases")
+    assert finding.score == 1.0
+
+
+def test_events_without_a_resource_are_ignored(table: pd.DataFrame) -> None:
+    log = as_event_log(change(table, "C0011", "Launch", resource=None))
+    assert log["resource"].isna().sum() == 1
+    assert ResourceDetector().fit(log).findings(log) == []
+
+
+def test_too_little_history_is_not_judged(table: pd.DataFrame) -> None:
+    small = change(table[table["case_id"] < "C0020"], "C0005", "Launch", resource="L1")
+    log = as_event_log(small)
+    assert ResourceDetector().fit(log).findings(log) == []
+    assert len(ResourceDetector(min_cases=10).fit(log).findings(log)) == 1
+
+
+def test_max_share_overrides_the_automatic_threshold(table: pd.DataFrame) -> None:
+    log = as_event_log(table)
+    assert ResourceDetector().fit(log).findings(log) == []
+    # every resource doing an activity in at most 6% of its cases, strangers or not
+    loose = ResourceDetector(max_share=0.06, coverage=0.9, min_resource_cases=10**6).fit(log)
+    assert {(f.activity, f.key) for f in loose.findings(log)} == {("Brief", "M3")}
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def test_a_numeric_value_far_above_the_activity_range_is_flagged(table: pd.DataFrame) -> None:
+    log = as_event_log(change(table, "C0100", "Formulation", amount=250_000.0))
+    [finding] = ValueDetector().fit(log).findings(log)
+    assert finding.kind == "unusual-value"
+    assert (finding.case_id, finding.activity, finding.key) == ("C0100", "Formulation",
+                                                               "attr:amount")  # fmt: skip
+    assert finding.explanation.startswith("amount 250,000 for Formulation, usually ")
+    usual, z = finding.evidence
+    low, high = (float(x.replace(",", "")) for x in usual.expected.split(" to "))
+    assert low < 12_000 < high < 250_000
+    assert usual.observed == 250_000.0
+    assert z.observed >= z.expected >= 3.5
+    assert "log amount" in z.label
+
+
+def test_a_value_far_below_is_flagged_too_and_scores_grow_with_distance(
+    table: pd.DataFrame,
+) -> None:
+    changed = change(table, "C0200", "Launch", amount=900.0)
+    changed = change(changed, "C0201", "Launch", amount=90.0)
+    log = as_event_log(changed)
+    findings = {f.case_id: f for f in ValueDetector().fit(log).findings(log)}
+    assert set(findings) == {"C0200", "C0201"}
+    assert findings["C0201"].score > findings["C0200"].score > 0.5
+
+
+def test_a_rare_category_is_flagged_and_identifiers_are_skipped(table: pd.DataFrame) -> None:
+    log = as_event_log(change(table, "C0300", "Stability test", colour="purple"))
+    detector = ValueDetector().fit(log)
+    assert "attr:order" not in detector.text_columns_
+    [finding] = detector.findings(log)
+    assert finding.key == "attr:colour"
+    assert finding.explanation == (
+        "colour 'purple' for Stability test, seen in 1 of 400 events; usually blue"
+    )
+    usual, share = finding.evidence
+    assert (usual.expected, usual.observed) == ("blue", "purple")
+    assert share.observed == pytest.approx(1 / 400)
+
+
+def test_a_case_attribute_copied_on_every_event_is_reported_once(table: pd.DataFrame) -> None:
+    changed = table.assign(channel=np.where(np.arange(len(table)) % 10 < 7, "web", "store"))
+    case = changed["case_id"] == "C0123"
+    changed.loc[case, "channel"] = "fax"
+    changed["channel"] = changed.groupby("case_id")["channel"].transform("first")
+    log = as_event_log(changed)
+    [finding] = ValueDetector().fit(log).findings(log)
+    assert (finding.case_id, finding.key, finding.activity) == ("C0123", "attr:channel", "Brief")
+    assert finding.evidence[-1].observed == len(STEPS)
+
+
+def test_a_numeric_attribute_with_few_values_is_judged_as_categories(table: pd.DataFrame) -> None:
+    rng = np.random.default_rng(3)
+    changed = table.assign(quantity=rng.choice([1.0, 2.0, 5.0], size=len(table), p=[0.6, 0.3, 0.1]))
+    changed = change(changed, "C0050", "Brief", quantity=3.0)
+    log = as_event_log(changed)
+    [finding] = ValueDetector().fit(log).findings(log)
+    assert (finding.case_id, finding.key) == ("C0050", "attr:quantity")
+    assert finding.explanation.startswith("quantity '3' for Brief, seen in 1 of 400 events")
+
+
+def test_zero_mad_falls_back_to_the_mean_absolute_deviation(table: pd.DataFrame) -> None:
+    rng = np.random.default_rng(5)
+    fee = np.where(rng.random(len(table)) < 0.7, 100.0, 100.0 + rng.uniform(0, 30, len(table)))
+    changed = change(table.assign(fee=fee.round(2)), "C0060", "Launch", fee=400.0)
+    log = as_event_log(changed)
+    detector = ValueDetector().fit(log)
+    assert (detector.numeric_.loc["attr:fee", "scale"] > 0).all()
+    assert [(f.case_id, f.key) for f in detector.findings(log)] == [("C0060", "attr:fee")]
+
+
+def test_the_z_threshold_can_be_set(table: pd.DataFrame) -> None:
+    log = as_event_log(table)
+    assert ValueDetector().fit(log).findings(log) == []
+    loose = ValueDetector(z_threshold=2.0).fit(log)
+    assert (loose.numeric_["threshold"] == 2.0).all()
+    assert len(loose.findings(log)) > 10
+
+
+# -- on simulated logs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["npi", "order-to-cash"])
+def test_injected_attribute_anomalies_are_found_precisely(model: str) -> None:
+    from kgsentinel.simulate import generate, inject
+
+    changed, labels = inject(generate(model, cases=600, seed=4), share=0.08,
+                             kinds=("attribute",), seed=4)  # fmt: skip
+    log = as_event_log(changed)
+    flagged = {f.case_id for detector in (ResourceDetector(), ValueDetector())
+               for f in detector.fit(log).findings(log)}  # fmt: skip
+    truth = set(labels["case_id"])
+    assert len(truth) >= 40
+    assert len(flagged & truth) / len(flagged) >= 0.95
+    assert len(flagged & truth) / len(truth) >= 0.8
+
+
+def test_learn_pools_needs_a_steep_drop_to_call_a_value_rare() -> None:
+    counts = pd.DataFrame({"g": ["even"] * 3 + ["steep"] * 3, "v": ["a", "b", "c"] * 2,
+                           "count": [50, 30, 20, 60, 39, 1]})  # fmt: skip
+    values, groups = learn_pools(counts, ["g"], "v", min_support=30, min_gap=5, coverage=0.95)
+    rare = values.join(groups["threshold"], on="g").query("share <= threshold")
+    assert rare[["g", "v"]].values.tolist() == [["steep", "c"]]
+    assert groups.loc["steep", "usual"] == "a, b"
