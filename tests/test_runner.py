@@ -209,10 +209,20 @@ def test_configuration_errors_are_one_clear_line(workspace: Path, cli: CliRunner
     assert "no detector named 'missing'" in unknown.stderr
 
 
-def test_with_no_configuration_the_default_suite_is_used(workspace: Path) -> None:
+def test_with_no_configuration_the_default_suite_and_the_rules_run(workspace: Path) -> None:
+    rules = workspace / "rules"
+    (rules / "mine.rq").write_text(
+        "# id: mine/no-label\n# subject: thing\n# message: {thing} has no label\n"
+        "SELECT ?thing WHERE { ?thing a kgs:Activity FILTER NOT EXISTS { ?thing rdfs:label ?l } }\n"
+    )
+    (rules / "things.shacl.ttl").write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n")
     with open_workspace(workspace) as ws:
         specs = configured_detectors(ws)
-    assert set(specs) == set(suite.DEFAULT_SUITE)
+    assert set(suite.DEFAULT_SUITE) < set(specs)
+    assert specs["mine/no-label"].kind == "sparql"
+    assert specs["builtin/case-without-end"].kind == "sparql"
+    assert "builtin/four-eyes" not in specs  # it needs parameters
+    assert specs["shapes"].params == {"shapes": str(rules)}
 
 
 def test_a_rule_about_events_names_their_case_and_takes_the_configured_severity(

@@ -18,8 +18,9 @@ Example:
     >>> import tempfile, pathlib
     >>> from kgsentinel.workspace import init_workspace, open_workspace
     >>> with open_workspace(init_workspace(pathlib.Path(tempfile.mkdtemp()) / "w")) as ws:
-    ...     sorted(configured_detectors(ws))[:3]
-    ['conformance', 'durations', 'outliers']
+    ...     specs = configured_detectors(ws)
+    >>> specs["conformance"].kind, specs["builtin/case-without-end"].kind
+    ('conformance', 'sparql')
 """
 
 from __future__ import annotations
@@ -118,12 +119,44 @@ class DetectorReport:
 
 
 def configured_detectors(workspace: Workspace) -> dict[str, DetectorSpec]:
-    """The workspace's detectors: ``[detectors.*]``, or the default suite with none."""
-    configured = workspace.config.detectors
-    if not configured:
-        return {name: DetectorSpec(name, kind) for name, kind in DEFAULT_SUITE.items()}
+    """The workspace's detectors.
+
+    Those of ``[detectors.*]`` (or, with none, the default suite and the
+    built-in rules that need no parameters), plus every rule in ``rules/`` that
+    needs no parameters and no detector names, and the shapes in ``rules/``.
+    """
     root = workspace.root or Path.cwd()
-    return {name: _spec(name, config, root) for name, config in configured.items()}
+    configured = workspace.config.detectors
+    if configured:
+        specs = {name: _spec(name, config, root) for name, config in configured.items()}
+    else:
+        specs = {name: DetectorSpec(name, kind) for name, kind in DEFAULT_SUITE.items()}
+        specs.update(_rule_specs(_builtin_rules(), specs))
+    folder = root / "rules"
+    if workspace.root is not None and folder.is_dir():
+        from kgsentinel.rules import load_rules
+
+        specs.update(_rule_specs(load_rules(folder), specs))
+        has_shapes = any(folder.rglob("*.shacl.ttl"))
+        if has_shapes and not any(spec.kind == "shacl" for spec in specs.values()):
+            specs["shapes"] = DetectorSpec("shapes", "shacl", params={"shapes": str(folder)})
+    return specs
+
+
+def _builtin_rules() -> list[Any]:
+    from kgsentinel.rules import BUILTIN_PREFIX, builtin_rules, load_rule
+
+    return [load_rule(BUILTIN_PREFIX + name) for name in builtin_rules()]
+
+
+def _rule_specs(rules: list[Any], taken: dict[str, DetectorSpec]) -> dict[str, DetectorSpec]:
+    """A detector for each rule that needs no parameters and that no detector runs already."""
+    used = {str(spec.params.get("rule")) for spec in taken.values() if spec.kind == "sparql"}
+    return {
+        rule.id: DetectorSpec(rule.id, "sparql", params={"rule": rule.source})
+        for rule in rules
+        if not rule.params and rule.source not in used and rule.id not in taken
+    }
 
 
 def _spec(name: str, config: DetectorConfig, root: Path) -> DetectorSpec:
