@@ -149,6 +149,16 @@ def test_a_numeric_value_far_above_the_activity_range_is_flagged(table: pd.DataF
     assert "log amount" in z.label
 
 
+def test_findings_on_part_of_the_log_name_the_right_events(table: pd.DataFrame) -> None:
+    log = as_event_log(change(table, "C0390", "Brief", amount=20_000.0, resource="L1"))
+    part = log[log["case_id"] >= "C0380"]
+    assert part.index[0] > 0
+    for detector in (ValueDetector(), ResourceDetector()):
+        [finding] = detector.fit(log).findings(part)
+        event = part[(part["case_id"] == "C0390") & (part["activity"] == "Brief")]
+        assert (finding.case_id, finding.subject) == ("C0390", event["event"].item())
+
+
 def test_a_value_far_below_is_flagged_too_and_scores_grow_with_distance(
     table: pd.DataFrame,
 ) -> None:

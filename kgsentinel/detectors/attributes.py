@@ -417,7 +417,8 @@ class ValueDetector:
         if not parts:
             return []
         flagged = pd.concat(parts, ignore_index=True)
-        flagged = flagged.join(log[["case", "case_id", "event", "event_id"]], on="row")
+        events = log[["case", "case_id", "event", "event_id"]].reset_index(drop=True)
+        flagged = flagged.join(events, on="row")
         flagged = flagged.sort_values(["case", "row"], kind="stable")
         per_case = flagged.groupby(["case", "attribute", "text"], sort=False)["row"]
         flagged = flagged.assign(events=per_case.transform("size"))
