@@ -145,7 +145,7 @@ def test_a_numeric_value_far_above_the_activity_range_is_flagged(table: pd.DataF
     low, high = (float(x.replace(",", "")) for x in usual.expected.split(" to "))
     assert low < 12_000 < high < 250_000
     assert usual.observed == 250_000.0
-    assert z.observed >= z.expected >= 3.5
+    assert z.observed >= z.expected >= 4.0
     assert "log amount" in z.label
 
 

@@ -51,7 +51,7 @@ __all__ = [
 _MAD_TO_SD = 1.4826
 _MEAN_AD_TO_SD = 1.2533
 #: a robust z below this is never unusual, whatever the data's tails
-_Z_FLOOR = 3.5
+_Z_FLOOR = 4.0
 #: how many IQRs of |z| above its third quartile the automatic threshold lies
 _FENCE_IQRS = 3.5
 _USUAL_SHOWN = 3
@@ -122,7 +122,7 @@ def robust_scale(deviations: pd.Series, groups: Sequence[pd.Series] | None = Non
 
 
 def z_fence(z: pd.Series, groups: Sequence[pd.Series]) -> pd.Series:
-    """The automatic threshold on robust |z| per group: Q3 + 3.5 IQR of |z|, at least 3.5.
+    """The automatic threshold on robust |z| per group: Q3 + 3.5 IQR of |z|, at least 4.
 
     The quartiles are those of the values that differ from the median (all of them,
     for continuous data; the spread part, where a default value dominates). For
@@ -334,7 +334,7 @@ class ValueDetector:
     ``max_categories`` distinct values for the activity): a robust z of the value
     (of its logarithm, when that is more symmetric) from the median and MAD of
     the activity's values, flagged at or beyond ``z_threshold`` (automatic: Q3 + 3.5
-    IQR of the activity's own |z|, at least 3.5). Integer columns of mostly
+    IQR of the activity's own |z|, at least 4). Integer columns of mostly
     distinct values are identifiers and skipped.
 
     **Categorical** attributes (text, and numbers with few distinct values for the

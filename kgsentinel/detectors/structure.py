@@ -273,7 +273,7 @@ class LinkDetector:
       at all (from the source kind's side, over distinct links).
     - A node is a **hub** when its count of distinct partners is far above its
       kind's: a robust z of its logarithm at or beyond ``hub_threshold``
-      (automatic: Q3 + 3.5 IQR of the kind's own z, at least 3.5) and at least
+      (automatic: Q3 + 3.5 IQR of the kind's own z, at least 4) and at least
       ``hub_ratio`` times the kind's median, in kinds of at least ``min_nodes`` nodes.
 
     Unusual links found in a case are about the case (``subject``); hubs and links
