@@ -170,22 +170,47 @@ def test_a_value_far_below_is_flagged_too_and_scores_grow_with_distance(
     assert findings["C0201"].score > findings["C0200"].score > 0.5
 
 
-def test_a_rare_category_is_flagged_and_identifiers_are_skipped(table: pd.DataFrame) -> None:
-    log = as_event_log(change(table, "C0300", "Stability test", colour="purple"))
+@pytest.fixture(scope="module")
+def big() -> pd.DataFrame:
+    return make_table(cases=600, seed=1)
+
+
+def test_a_rare_category_is_flagged_and_identifiers_are_skipped(big: pd.DataFrame) -> None:
+    log = as_event_log(change(big, "C0300", "Stability test", colour="purple"))
     detector = ValueDetector().fit(log)
     assert "attr:order" not in detector.text_columns_
     [finding] = detector.findings(log)
     assert finding.key == "attr:colour"
     assert finding.explanation == (
-        "colour 'purple' for Stability test, seen in 1 of 400 events; usually blue"
+        "colour 'purple' for Stability test, seen in 1 of 600 events; usually blue"
     )
     usual, share = finding.evidence
     assert (usual.expected, usual.observed) == ("blue", "purple")
-    assert share.observed == pytest.approx(1 / 400)
+    assert share.observed == pytest.approx(1 / 600)
 
 
-def test_a_case_attribute_copied_on_every_event_is_reported_once(table: pd.DataFrame) -> None:
-    changed = table.assign(channel=np.where(np.arange(len(table)) % 10 < 7, "web", "store"))
+def test_a_category_that_recurs_is_variety(big: pd.DataFrame) -> None:
+    changed = big
+    for case in ("C0100", "C0200", "C0300"):
+        changed = change(changed, case, "Stability test", colour="purple")
+    log = as_event_log(changed)
+    assert ValueDetector().fit(log).findings(log) == []
+    loose = ValueDetector(rare_share=0.01).fit(log).findings(log)
+    assert sorted(f.case_id for f in loose) == ["C0100", "C0200", "C0300"]
+
+
+def test_yes_no_flags_are_not_judged(big: pd.DataFrame) -> None:
+    flags = np.zeros(len(big))
+    flags[7] = 1.0
+    log = as_event_log(big.assign(urgent=flags, checked=np.where(flags > 0, "true", "false")))
+    detector = ValueDetector().fit(log)
+    assert "attr:urgent" not in detector.numeric_columns_
+    assert "attr:checked" not in detector.text_columns_
+    assert detector.findings(log) == []
+
+
+def test_a_case_attribute_copied_on_every_event_is_reported_once(big: pd.DataFrame) -> None:
+    changed = big.assign(channel=np.where(np.arange(len(big)) % 10 < 7, "web", "store"))
     case = changed["case_id"] == "C0123"
     changed.loc[case, "channel"] = "fax"
     changed["channel"] = changed.groupby("case_id")["channel"].transform("first")
@@ -195,14 +220,14 @@ def test_a_case_attribute_copied_on_every_event_is_reported_once(table: pd.DataF
     assert finding.evidence[-1].observed == len(STEPS)
 
 
-def test_a_numeric_attribute_with_few_values_is_judged_as_categories(table: pd.DataFrame) -> None:
+def test_a_numeric_attribute_with_few_values_is_judged_as_categories(big: pd.DataFrame) -> None:
     rng = np.random.default_rng(3)
-    changed = table.assign(quantity=rng.choice([1.0, 2.0, 5.0], size=len(table), p=[0.6, 0.3, 0.1]))
+    changed = big.assign(quantity=rng.choice([1.0, 2.0, 5.0], size=len(big), p=[0.6, 0.3, 0.1]))
     changed = change(changed, "C0050", "Brief", quantity=3.0)
     log = as_event_log(changed)
     [finding] = ValueDetector().fit(log).findings(log)
     assert (finding.case_id, finding.key) == ("C0050", "attr:quantity")
-    assert finding.explanation.startswith("quantity '3' for Brief, seen in 1 of 400 events")
+    assert finding.explanation.startswith("quantity '3' for Brief, seen in 1 of 600 events")
 
 
 def test_zero_mad_falls_back_to_the_mean_absolute_deviation(table: pd.DataFrame) -> None:

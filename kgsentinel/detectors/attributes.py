@@ -54,6 +54,8 @@ _MEAN_AD_TO_SD = 1.2533
 _Z_FLOOR = 4.0
 #: how many IQRs of |z| above its third quartile the automatic threshold lies
 _FENCE_IQRS = 3.5
+#: and, with enough values, at least this many times the |z| of this quantile
+_TAIL_FACTOR, _TAIL_QUANTILE, _TAIL_VALUES = 1.6, 0.98, 300
 _USUAL_SHOWN = 3
 
 
@@ -122,12 +124,15 @@ def robust_scale(deviations: pd.Series, groups: Sequence[pd.Series] | None = Non
 
 
 def z_fence(z: pd.Series, groups: Sequence[pd.Series]) -> pd.Series:
-    """The automatic threshold on robust |z| per group: Q3 + 3.5 IQR of |z|, at least 4.
+    """The automatic threshold on robust |z| per group, from the group's own spread.
 
-    The quartiles are those of the values that differ from the median (all of them,
-    for continuous data; the spread part, where a default value dominates). For
-    normal data this is about 4.1 (five values in 100,000 beyond it); heavy tails
-    raise it, so normal variety is not flagged. One value per row.
+    The larger of Q3 + 3.5 IQR of |z| and, in groups of at least 300 values,
+    1.6 × the 98th percentile of |z|, and at least 4. The quantiles are those of
+    the values that differ from the median (all of them, for continuous data; the
+    spread part, where a default value dominates). For normal data this is about
+    4.1 (five values in 100,000 beyond it); tails heavier than normal raise the
+    second term, so the normal variety of real measurements is not flagged. One
+    value per row.
 
     Example:
         >>> z = pd.Series([0.0] * 70 + [i / 10 for i in range(1, 31)])
@@ -140,6 +145,9 @@ def z_fence(z: pd.Series, groups: Sequence[pd.Series]) -> pd.Series:
     grouped = differing.groupby(keys, sort=False, observed=True)
     q1, q3 = grouped.transform("quantile", 0.25), grouped.transform("quantile", 0.75)
     fence = (q3 + _FENCE_IQRS * (q3 - q1)).fillna(0.0)
+    tail = _TAIL_FACTOR * grouped.transform("quantile", _TAIL_QUANTILE)
+    enough = grouped.transform("count") >= _TAIL_VALUES
+    fence = np.maximum(fence, tail.where(enough, 0.0).fillna(0.0))
     return np.maximum(fence, _Z_FLOOR)
 
 
@@ -333,15 +341,18 @@ class ValueDetector:
     **Numeric** attributes (``attr:*`` columns of numbers, with more than
     ``max_categories`` distinct values for the activity): a robust z of the value
     (of its logarithm, when that is more symmetric) from the median and MAD of
-    the activity's values, flagged at or beyond ``z_threshold`` (automatic: Q3 + 3.5
-    IQR of the activity's own |z|, at least 4). Integer columns of mostly
-    distinct values are identifiers and skipped.
+    the activity's values, flagged at or beyond ``z_threshold`` (automatic, from
+    the spread of the activity's own values: see :func:`z_fence`). Integer
+    columns of mostly distinct values are identifiers and skipped.
 
     **Categorical** attributes (text, and numbers with few distinct values for the
     activity): a value whose share of the activity's events is rare (see
-    :func:`learn_pools`) while the activity's values form a pool of at most
-    ``max_categories`` frequent categories. Columns of mostly distinct values are
-    identifiers and skipped.
+    :func:`learn_pools`), and at most ``rare_share`` of them (one in 500: a
+    category that recurs is variety, not a mistake), while the activity's values
+    form a pool of at most ``max_categories`` frequent categories. ``max_share``
+    replaces both cuts by one share. Columns of mostly distinct values are
+    identifiers, and yes/no flags are conditions rather than values: both are
+    skipped.
 
     An attribute copied on every event of a case is reported once per case.
     Activities with fewer than ``min_events`` values of an attribute are not judged.
@@ -359,12 +370,14 @@ class ValueDetector:
         max_share: float | None = None,
         max_categories: int = 20,
         max_unique_share: float = 0.5,
+        rare_share: float = 0.002,
     ) -> None:
         self.min_events = min_events
         self.z_threshold = z_threshold
         self.min_gap = min_gap
         self.coverage = coverage
         self.max_share = max_share
+        self.rare_share = rare_share
         self.max_categories = max_categories
         self.max_unique_share = max_unique_share
 
@@ -397,6 +410,8 @@ class ValueDetector:
             max_share=self.max_share,
             max_pool=self.max_categories,
         )
+        if self.max_share is None:
+            self.pools_["threshold"] = np.minimum(self.pools_["threshold"], self.rare_share)
         self.categories_ = categories.set_index([*_GROUP, "text"])
         return self
 
@@ -430,6 +445,8 @@ class ValueDetector:
         for column in (c for c in log.columns if str(c).startswith(ATTRIBUTE_PREFIX)):
             values = log[column].dropna()
             if values.empty:
+                continue
+            if _is_flag(values):
                 continue
             mostly_distinct = values.nunique() > self.max_unique_share * len(values)
             if pd.api.types.is_numeric_dtype(values):
@@ -535,6 +552,12 @@ class ValueDetector:
             key=attribute,
             evidence=evidence,
         )
+
+
+def _is_flag(values: pd.Series) -> bool:
+    """Whether a column only says yes or no (0/1, true/false)."""
+    distinct = {str(value).strip().lower() for value in values.unique()[:3]}
+    return len(distinct) <= 2 and distinct <= {"0", "1", "0.0", "1.0", "true", "false"}
 
 
 def _long(log: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
