@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections import Counter
@@ -166,18 +167,25 @@ class ControlFlowDetector(BaseEstimator):
         log, bounds = _checked(log)
         if log.empty:
             return []
-        codes = pd.Index(self.activities_).get_indexer(log["activity"])
-        codes[codes < 0] = self._model.unknown
+        codes, model = self._encode(log["activity"])
         variants = _Variants.of(codes, bounds)
         departures: list[tuple[np.ndarray, list[_Step]]] = []
         for variant, members in variants.members():
             trace = variants.trace(variant)
-            if self._model.cost(trace)[0] == 0:
+            if model.cost(trace)[0] == 0:
                 continue
-            departures.append(
-                (variants.starts[members], self._model.explain(trace, self.max_edits))
-            )
+            departures.append((variants.starts[members], model.explain(trace, self.max_edits)))
         return _findings(log, departures)
+
+    def _encode(self, activities: pd.Series) -> tuple[np.ndarray, _Model]:
+        """Activity codes, and the model extended with the activities it has never seen."""
+        codes = pd.Index(self.activities_).get_indexer(activities)
+        unseen = codes < 0
+        if not unseen.any():
+            return codes, self._model
+        extra, names = pd.factorize(activities[unseen])
+        codes[unseen] = self._model.unknown + 1 + extra
+        return codes, self._model.with_unknown([str(name) for name in names])
 
     def explain_trace(self, activities: Sequence[str]) -> list[dict[str, Any]]:
         """How one sequence of activities departs from the process, step by step.
@@ -187,13 +195,13 @@ class ControlFlowDetector(BaseEstimator):
         """
         if not hasattr(self, "_model"):
             raise ValueError("this ControlFlowDetector is not fitted yet; call fit(log) first")
-        index = {name: code for code, name in enumerate(self.activities_)}
-        trace = [index.get(name, self._model.unknown) for name in activities]
-        if self._model.cost(trace)[0] == 0:
+        codes, model = self._encode(pd.Series(list(activities), dtype=object))
+        trace = codes.tolist()
+        if model.cost(trace)[0] == 0:
             return []
         return [{"kind": s.kind, "activity": s.activity, "position": s.position,
                  "explanation": s.explanation, "score": s.score}
-                for s in self._model.explain(trace, self.max_edits)]  # fmt: skip
+                for s in model.explain(trace, self.max_edits)]  # fmt: skip
 
 
 def _findings(log: pd.DataFrame, departures: list[tuple[np.ndarray, list[_Step]]]) -> list[Finding]:
@@ -482,8 +490,13 @@ def _dfg(counts: np.ndarray, strength: np.ndarray, tau: float, names: list[str])
 
 @dataclass
 class _Model:
-    """Transitions and learned constraints as lists and bit masks, for fast per-trace checks."""
+    """Transitions and learned constraints as lists and bit masks, for fast per-trace checks.
 
+    Codes 0..n-1 are the activities, then the start, the end, the unknown activity
+    and (see ``with_unknown``) activities seen only when checking.
+    """
+
+    n: int
     names: list[str]
     rare: list[list[bool]]
     nll: list[list[float]]
@@ -499,10 +512,6 @@ class _Model:
     tails: list[np.ndarray]
     support: dict[tuple[str, int, int], float]
     bridges: dict[tuple[int, int], list[int]] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return len(self.names) - 3
 
     @property
     def start(self) -> int:
@@ -565,9 +574,22 @@ class _Model:
                     middle = np.flatnonzero(normal[p, :n] & normal[:n, q])
                     if len(middle):
                         bridges[(p, q)] = middle.tolist()
-        return cls(names, rare.tolist(), nll.tolist(), probability, strength, tau, epsilon,
+        return cls(n, names, rare.tolist(), nll.tolist(), probability, strength, tau, epsilon,
                    mandatory, masks["responded-existence"], masks["precedence"],
                    masks["response"], max_count, tails, support, bridges)  # fmt: skip
+
+    def with_unknown(self, names: list[str]) -> _Model:
+        """The model with more activities it has never seen (each as rare as the unknown one)."""
+        k = len(names)
+        unknown = self.unknown
+        rare = [[*row, *[True] * k] for row in self.rare] + [[True] * (len(self.rare) + k)] * k
+        nll = ([[*row, *[row[unknown]] * k] for row in self.nll]
+               + [self.nll[unknown] + [self.nll[unknown][unknown]] * k] * k)  # fmt: skip
+        padding = ((0, k), (0, k))
+        return dataclasses.replace(
+            self, names=[*self.names, *names], rare=rare, nll=nll,
+            probability=np.pad(self.probability, padding), strength=np.pad(self.strength, padding),
+        )  # fmt: skip
 
     # -- checking ------------------------------------------------------------------------------
 
@@ -579,7 +601,7 @@ class _Model:
         prev = n
         seen = 0
         firsts = []
-        counts = [0] * (n + 3)
+        counts = [0] * len(self.names)
         for i, x in enumerate(trace):
             broken += rare[prev][x]
             surprise += nll[prev][x]
