@@ -189,8 +189,8 @@ def test_detect_flags_a_link_between_kinds_rarely_linked(object_store: EmbeddedS
     assert (finding.subject, finding.case_id) == ("urn:x:product-7", None)
     assert finding.key == "Product=urn:x:product-7|Supplier=urn:x:supplier-1"
     assert finding.explanation == (
-        "Product product-7 linked to Supplier supplier-1: a Product is linked to a Supplier "
-        "in 1 of 61 links; usually to Formula"
+        "Product product-7 linked to Supplier supplier-1: 1 of 60 Product nodes link to a "
+        "Supplier; they usually link to Formula"
     )
     kinds, share = finding.evidence
     assert (kinds.expected, kinds.observed) == ("Formula", "Supplier")

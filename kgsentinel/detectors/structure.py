@@ -267,17 +267,19 @@ class LinkDetector:
     - A link is **unusual** when each end has links of the other end's kind in at
       least ``min_support`` cases and the link is rare among them (pools learned with
       ``min_gap`` and ``coverage``, see
-      :func:`~kgsentinel.detectors.attributes.learn_pools`). Kind pairs in
-      ``ignore_pairs`` are not judged this way (resource-for-activity rarity is the
-      resource detector's). A link is also unusual when its kinds are rarely linked
-      at all (from the source kind's side, over distinct links).
+      :func:`~kgsentinel.detectors.attributes.learn_pools`), and it was seen at most
+      ``max_count`` times (or ``rare_share`` of the smaller end's links): a link
+      that recurs is variety. Kind pairs in ``ignore_pairs`` are not judged this way
+      (resource-for-activity rarity is the resource detector's). A link is also
+      unusual when nodes of its source kind rarely have a link to its target kind.
     - A node is a **hub** when its count of distinct partners is far above its
       kind's: a robust z of its logarithm at or beyond ``hub_threshold``
       (automatic: Q3 + 3.5 IQR of the kind's own z, at least 4) and at least
       ``hub_ratio`` times the kind's median, in kinds of at least ``min_nodes`` nodes.
 
-    Unusual links found in a case are about the case (``subject``); hubs and links
-    without a case are about their node. Nodes that are not IRIs get one under
+    Unusual links found in a case are about the case (``subject``), one finding per
+    case; hubs, and links outside cases (one finding per link), are about their node
+    (or the one event they were seen in). Nodes that are not IRIs get one under
     ``base`` (default: the base of the log's case IRIs), as ingest names them.
     """
 
@@ -291,6 +293,8 @@ class LinkDetector:
         min_gap: float = 5.0,
         coverage: float = 0.9,
         ignore_pairs: Sequence[tuple[str, str]] = (("resource", "activity"),),
+        max_count: int = 3,
+        rare_share: float = 0.002,
         hub_threshold: float | None = None,
         hub_ratio: float = 3.0,
         min_nodes: int = 20,
@@ -301,6 +305,8 @@ class LinkDetector:
         self.min_gap = min_gap
         self.coverage = coverage
         self.ignore_pairs = ignore_pairs
+        self.max_count = max_count
+        self.rare_share = rare_share
         self.hub_threshold = hub_threshold
         self.hub_ratio = hub_ratio
         self.min_nodes = min_nodes
@@ -331,10 +337,11 @@ class LinkDetector:
         self.edges_ = edges.set_index(["source_kind", "source", "target_kind", "target"])
         self.edges_["source_share"] = forward.set_index(self.edges_.index.names)["share"]
         self.edges_["target_share"] = backward.set_index(self.edges_.index.names)["share"]
-        kinds = edges.groupby(["source_kind", "target_kind"], sort=False).size().rename("count")
+        linked = edges.groupby(["source_kind", "target_kind"], sort=False)["source"].nunique()
         kind_pairs, self.kinds_ = learn_pools(
-            kinds.reset_index(), ["source_kind"], "target_kind", **pools
+            linked.rename("count").reset_index(), ["source_kind"], "target_kind", **pools
         )
+        self.kinds_["nodes"] = edges.groupby("source_kind")["source"].nunique()
         self.kind_pairs_ = kind_pairs.set_index(["source_kind", "target_kind"])
         graph: nx.Graph = nx.Graph()
         sources = zip(edges["source_kind"], edges["source"], strict=True)
@@ -423,12 +430,15 @@ class LinkDetector:
             source_share=links["source_share"].fillna(0.0),
             target_share=links["target_share"].fillna(0.0),
         )
-        rare = links[
-            (links["source_share"] <= links["s_threshold"])
-            & (links["target_share"] <= links["t_threshold"])
-        ]
-        rare = rare.drop_duplicates(
-            ["source_kind", "source", "target_kind", "target", "case", "event"]
+        cap = np.maximum(
+            self.max_count, self.rare_share * np.minimum(links["s_total"], links["t_total"])
+        )
+        rare = _per_subject(
+            links[
+                (links["source_share"] <= links["s_threshold"])
+                & (links["target_share"] <= links["t_threshold"])
+                & (links["count"] <= cap)
+            ]
         )
         weakest = np.maximum(
             rare["source_share"] / rare["s_threshold"], rare["target_share"] / rare["t_threshold"]
@@ -438,11 +448,9 @@ class LinkDetector:
 
     def _pair_finding(self, row: dict) -> Finding:
         source, target = _label(row["source"]), _label(row["target"])
-        count = int(row["count"])
-        seen = f"together in {count:,} case{'s' if count != 1 else ''}"
         explanation = (
             f"{row['source_kind']} {source} with {row['target_kind']} {target}, "
-            f"{seen}; {source} usually with {_labels(row['s_usual'])}; "
+            f"{_seen(row)}; {source} usually with {_labels(row['s_usual'])}; "
             f"{target} usually with {_labels(row['t_usual'])}"
         )
         evidence = [
@@ -483,15 +491,12 @@ class LinkDetector:
         kinds = self.kinds_[self.kinds_["established"]]
         if links.empty or kinds.empty:
             return []
-        links = links.join(kinds[["threshold", "usual", "total"]], on="source_kind", how="inner")
+        links = links.join(kinds[["threshold", "usual", "nodes"]], on="source_kind", how="inner")
         links = links.join(self.kind_pairs_[["count", "share"]], on=["source_kind", "target_kind"])
         links = links.assign(
             share=links["share"].fillna(0.0), count=links["count"].fillna(0).astype(int)
         )
-        rare = links[links["share"] <= links["threshold"]]
-        rare = rare.drop_duplicates(
-            ["source_kind", "source", "target_kind", "target", "case", "event"]
-        )
+        rare = _per_subject(links[links["share"] <= links["threshold"]])
         rare = rare.assign(
             score=rarity_score(rare["share"].to_numpy(), rare["threshold"].to_numpy())
         )
@@ -499,19 +504,18 @@ class LinkDetector:
         for row in rare.to_dict("records"):
             source, target = _label(row["source"]), _label(row["target"])
             explanation = (
-                f"{row['source_kind']} {source} linked to {row['target_kind']} "
-                f"{target}: a {row['source_kind']} is linked to a "
-                f"{row['target_kind']} in {int(row['count']):,} of "
-                f"{int(row['total']):,} links; usually to {row['usual']}"
+                f"{row['source_kind']} {source} linked to {row['target_kind']} {target}: "
+                f"{int(row['count']):,} of {int(row['nodes']):,} {row['source_kind']} nodes "
+                f"link to a {row['target_kind']}; they usually link to {row['usual']}"
             )
             evidence = [
                 Evidence(
-                    label=f"kinds linked to a {row['source_kind']}",
+                    label=f"kinds linked to {row['source_kind']} nodes",
                     expected=row["usual"],
                     observed=row["target_kind"],
                 ),
                 Evidence(
-                    label=f"share of {row['source_kind']} links to a {row['target_kind']} "
+                    label=f"share of {row['source_kind']} kind links to a {row['target_kind']} "
                     "(rare at or below)",
                     expected=float(row["threshold"]),
                     observed=float(row["share"]),
@@ -589,6 +593,31 @@ class LinkDetector:
         if _ABSOLUTE_IRI.match(node):
             return node
         return f"{self.base_}{_quote(kind)}/{_quote(node)}"
+
+
+def _per_subject(rare: pd.DataFrame) -> pd.DataFrame:
+    """One row per link and case; links seen outside cases once, with their events counted."""
+    link = ["source_kind", "source", "target_kind", "target"]
+    in_case = rare["case"].notna()
+    by_case = rare[in_case].drop_duplicates([*link, "case"]).assign(unit="case")
+    outside = rare[~in_case]
+    events = outside.groupby(link, sort=False)["event"].transform("nunique")
+    outside = outside.assign(unit=np.where(events > 0, "event", "link"))
+    outside = outside.drop_duplicates(link)
+    single = events.loc[outside.index] == 1
+    outside = outside.assign(
+        event=outside["event"].where(single), event_id=outside["event_id"].where(single)
+    )
+    return pd.concat([by_case, outside], ignore_index=True)
+
+
+def _seen(row: dict) -> str:
+    """How often a link was seen, in the unit of its contexts."""
+    count = int(row["count"])
+    plural = "" if count == 1 else "s"
+    if row["unit"] == "link":
+        return f"linked {count:,} time{plural}"
+    return f"together in {count:,} {row['unit']}{plural}"
 
 
 def _weighted(links: pd.DataFrame) -> pd.DataFrame:
