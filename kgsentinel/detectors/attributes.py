@@ -229,9 +229,8 @@ class ResourceDetector:
     the resource's own work (or the resource is a stranger, with fewer than
     ``min_resource_cases`` cases, or none). So a resource that does little but
     does it regularly is not flagged, and a resource from another pool, or a
-    stranger, is. ``max_share`` replaces
-    the automatic threshold on the activity side by one share for every activity.
-    Events without a resource are ignored.
+    stranger, is. ``max_share`` replaces the automatic threshold on the activity
+    side by one share for every activity. Events without a resource are ignored.
     """
 
     kind = "unusual-resource"
@@ -264,6 +263,8 @@ class ResourceDetector:
         work, self.resources_ = learn_pools(
             counts, ["resource"], "activity", **{**pools, "coverage": 0.0}
         )
+        cases = done.groupby("activity", sort=False)["case"].nunique()
+        self.activities_["cases"] = cases.reindex(self.activities_.index).fillna(0).astype(int)
         self.pairs_ = pairs.set_index(["activity", "resource"])
         self.work_ = work.set_index(["resource", "activity"])["share"]
         return self
@@ -276,7 +277,7 @@ class ResourceDetector:
         if done.empty:
             return []
         done = done.join(self.pairs_[["count", "share"]], on=["activity", "resource"])
-        done = done.join(established[["threshold", "usual", "total"]], on="activity")
+        done = done.join(established[["threshold", "usual", "cases"]], on="activity")
         done = done.assign(
             count=done["count"].fillna(0).astype(int), share=done["share"].fillna(0.0)
         )
@@ -295,7 +296,7 @@ class ResourceDetector:
 
     def _finding(self, row: dict) -> Finding:
         activity, resource = row["activity"], row["resource"]
-        count, cases = int(row["count"]), int(row["total"])
+        count, cases = int(row["count"]), int(row["cases"])
         evidence = [
             Evidence(label=f"resource for {activity}", expected=row["usual"], observed=resource),
             Evidence(
