@@ -69,6 +69,8 @@ _EPSILON_FALLBACK = 0.02
 _STRENGTH_RANGE = (0.0005, 0.06)
 _STRENGTH_FALLBACK = 0.01
 _RATIO_RANGE = (0.002, 0.05)
+#: with no gap in the data, thresholds leave at most this share of the cases departing
+_DEPARTING = 0.1
 #: the repair checks this many of its most promising edits in full, per step
 _TRIES = 48
 #: an event is moved back by at most this many places
@@ -89,8 +91,9 @@ class ControlFlowDetector(BaseEstimator):
       to count as learned, e.g. ``0.98``;
     - ``transition_threshold``: the strength below which a directly-follows
       transition is rare;
-    - ``loop_threshold``: how much rarer doing a step k + 1 times may be than
-      doing it k times for k + 1 to stay usual (a loop thins out gradually);
+    - ``loop_threshold``: the share of the cases doing a step k times that must
+      go on to do it again for k + 1 times to stay usual (a loop thins out
+      gradually);
     - ``min_cases``: the fewest cases a constraint must apply to before it is learned;
     - ``max_edits``: the most edits tried per case before the remaining broken
       rules are reported one by one.
@@ -123,6 +126,8 @@ class ControlFlowDetector(BaseEstimator):
             raise ValueError("cannot learn a process from an empty event log")
         codes, names = pd.factorize(log["activity"], sort=True)
         self.activities_ = [str(name) for name in names]
+        self._places = _usual_places(codes, bounds, len(names))
+        log, codes = _simultaneous_in_usual_order(log, bounds, codes, self._places)
         variants = _Variants.of(codes, bounds)
         traces = variants.arrays()
         weights = variants.counts.astype(float)
@@ -132,7 +137,10 @@ class ControlFlowDetector(BaseEstimator):
         strength = _strength(counts)
         tau = self.transition_threshold
         if tau is None:
-            tau = _gap_threshold(strength[counts > 0], _STRENGTH_RANGE, _STRENGTH_FALLBACK)
+            tau = _gap_cut(strength[counts > 0], _STRENGTH_RANGE)
+        if tau is None:
+            weakest = _weakest_transitions(traces, strength, n)
+            tau = min(_STRENGTH_FALLBACK, _at_most_departing(weakest, weights))
         self.transition_threshold_ = float(tau)
         stats = _Occurrences.of(traces, weights, n)
         candidates = _candidate_constraints(stats, self.activities_)
@@ -141,11 +149,16 @@ class ControlFlowDetector(BaseEstimator):
             if self.support is not None
             else _noise_level(candidates, self.min_cases)
         )
+        if epsilon is None:
+            broken = _most_trusted_broken(stats, candidates, self.min_cases)
+            epsilon = min(_EPSILON_FALLBACK, _at_most_departing(broken, weights, below=False))
         self.support_ = float(1.0 - epsilon)
         shares = _count_shares(stats)
         ratio = self.loop_threshold
         if ratio is None:
-            ratio = _gap_threshold(_again_ratios(shares), _RATIO_RANGE, _RATIO_FALLBACK)
+            ratio = _gap_cut(_again_ratios(shares), _RATIO_RANGE)
+        if ratio is None:
+            ratio = _RATIO_FALLBACK
         self.loop_threshold_ = float(ratio)
         max_counts, count_tails = _max_counts(shares, ratio)
         self.max_counts_ = pd.Series(max_counts, index=self.activities_, name="max_count")
@@ -154,10 +167,12 @@ class ControlFlowDetector(BaseEstimator):
         )
         self.constraints_ = _with_count_rows(candidates, stats, max_counts, count_tails,
                                              self.activities_)  # fmt: skip
-        self.dfg_ = _dfg(counts, strength, tau, self.activities_)
-        self._model = _Model.build(
-            self.activities_, counts, strength, tau, epsilon, self.constraints_, count_tails
-        )
+        cases_with = stats.weights @ stats.present
+        scarce = {a: round(float(c)) for a, c in enumerate(cases_with) if c < self.min_cases}
+        rare = _rare_transitions(strength, tau, list(scarce))
+        self.dfg_ = _dfg(counts, strength, rare, self.activities_)
+        self._model = _Model.build(self.activities_, counts, strength, rare, tau, epsilon,
+                                   self.constraints_, count_tails, scarce)  # fmt: skip
         return self
 
     def findings(self, log: pd.DataFrame) -> list[Finding]:
@@ -168,6 +183,7 @@ class ControlFlowDetector(BaseEstimator):
         if log.empty:
             return []
         codes, model = self._encode(log["activity"])
+        log, codes = _simultaneous_in_usual_order(log, bounds, codes, self._places)
         variants = _Variants.of(codes, bounds)
         departures: list[tuple[np.ndarray, list[_Step]]] = []
         for variant, members in variants.members():
@@ -224,6 +240,34 @@ def _findings(log: pd.DataFrame, departures: list[tuple[np.ndarray, list[_Step]]
                 event = None if step.position is None else event_ids[start + step.position]
                 found.append(step.finding(case, case_id, event))
     return found
+
+
+def _usual_places(codes: np.ndarray, bounds: np.ndarray, n: int) -> np.ndarray:
+    """Each activity's mean place in its cases, from 0 (first) to 1 (last)."""
+    lengths = np.diff(bounds)
+    position = np.arange(len(codes)) - np.repeat(bounds[:-1], lengths)
+    relative = position / np.maximum(np.repeat(lengths, lengths) - 1, 1)
+    total = np.bincount(codes, weights=relative, minlength=n)
+    return total / np.maximum(np.bincount(codes, minlength=n), 1)
+
+
+def _simultaneous_in_usual_order(
+    log: pd.DataFrame, bounds: np.ndarray, codes: np.ndarray, places: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The log (and codes) with the events of a case that share a time in their usual order.
+
+    Events logged together (lab results, automatic steps) have no order of
+    their own; reading them in the order their activities usually come keeps
+    that from looking like steps out of order.
+    """
+    ns = pd.to_datetime(log["timestamp"], utc=True).array.asi8
+    case = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    tied = (ns[1:] == ns[:-1]) & (case[1:] == case[:-1])
+    if not tied.any():
+        return log, codes
+    place = np.where(codes < len(places), places[np.minimum(codes, len(places) - 1)], 0.5)
+    order = np.lexsort((np.arange(len(codes)), place, ns, case))
+    return log.iloc[order].reset_index(drop=True), codes[order]
 
 
 def _checked(log: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -313,31 +357,33 @@ def _strength(counts: np.ndarray) -> np.ndarray:
     return counts / np.sqrt(np.outer(out, into))
 
 
-def _gap_threshold(values: np.ndarray, bounds: tuple[float, float], fallback: float) -> float:
+def _gap_cut(values: np.ndarray, bounds: tuple[float, float]) -> float | None:
     """A cut in the widest multiplicative gap between values, within ``bounds``.
 
     Rare noise and real behaviour sit apart on a log scale: the cut is the
     gap's geometric middle, but no more than ``_GAP_RATIO`` times its low side
-    (noise is what the data showed, not what a wide gap would allow). When no
-    gap is at least ``_GAP_RATIO`` wide, ``fallback``.
+    (noise is what the data showed, not what a wide gap would allow). Zeros
+    are left out: between never and once there is no gap to speak of. When no
+    gap is at least ``_GAP_RATIO`` wide, None.
 
     Example:
-        >>> _gap_threshold(np.array([0.001, 0.002, 0.003, 0.2, 0.5]), (0.0005, 0.06), 0.01)
+        >>> _gap_cut(np.array([0, 0.001, 0.002, 0.003, 0.2, 0.5]), (0.0005, 0.06))
         0.006
+        >>> _gap_cut(np.array([0.001, 0.0015, 0.002, 0.003]), (0.0005, 0.06)) is None
+        True
     """
     low, high = bounds
-    floor = low / 2
-    ordered = np.unique(np.clip(values, floor, None))
+    ordered = np.unique(values[values > 0])
     if len(ordered) < 2:
-        return fallback
+        return None
     left, right = ordered[:-1], np.minimum(ordered[1:], high * 2)
     usable = (left <= high) & (right > left)
     if not usable.any():
-        return fallback
+        return None
     ratio = np.where(usable, right / left, 0.0)
     best = int(np.argmax(ratio))
     if ratio[best] < _GAP_RATIO:
-        return fallback
+        return None
     cut = min(math.sqrt(left[best] * right[best]), _GAP_RATIO * left[best])
     return float(np.clip(cut, low, high))
 
@@ -404,10 +450,67 @@ def _candidate_constraints(stats: _Occurrences, names: list[str]) -> pd.DataFram
     return frame.reset_index(drop=True)
 
 
-def _noise_level(candidates: pd.DataFrame, min_cases: int) -> float:
+def _usable(candidates: pd.DataFrame, min_cases: int) -> pd.DataFrame:
+    return candidates[(candidates["cases"] >= min_cases) & (candidates["support"] >= 0.5)]
+
+
+def _noise_level(candidates: pd.DataFrame, min_cases: int) -> float | None:
     """ε: the violation rate that separates rules broken only by noise from real alternatives."""
-    usable = candidates[(candidates["cases"] >= min_cases) & (candidates["support"] >= 0.5)]
-    return _gap_threshold(1.0 - usable["support"].to_numpy(), _EPSILON_RANGE, _EPSILON_FALLBACK)
+    return _gap_cut(1.0 - _usable(candidates, min_cases)["support"].to_numpy(), _EPSILON_RANGE)
+
+
+def _at_most_departing(values: np.ndarray, weights: np.ndarray, below: bool = True) -> float:
+    """The cut that leaves at most ``_DEPARTING`` of the cases on the departing side.
+
+    ``values`` hold one number per variant (``weights``: its cases); a case
+    departs when its value is below the cut (or, with ``below=False``, at or
+    below it). Used when the data shows no gap: then at most that share of the
+    history is taken to be anomalous.
+    """
+    order = np.argsort(values, kind="stable")
+    share = np.cumsum(weights[order]) / weights.sum()
+    cut = float(values[order][min(int(np.searchsorted(share, _DEPARTING)), len(order) - 1)])
+    return cut if below else float(np.nextafter(cut, -np.inf))
+
+
+def _weakest_transitions(traces: list[np.ndarray], strength: np.ndarray, n: int) -> np.ndarray:
+    """For each variant, the strength of its weakest transition (start and end included)."""
+    lengths = np.array([len(t) for t in traces])
+    flat = np.concatenate(traces)
+    first = np.r_[0, np.cumsum(lengths)[:-1]]
+    prev = np.r_[n, flat[:-1]]
+    prev[first] = n
+    within = np.minimum.reduceat(strength[prev, flat], first)
+    return np.minimum(within, strength[flat[first + lengths - 1], n + 1])
+
+
+def _most_trusted_broken(
+    stats: _Occurrences, candidates: pd.DataFrame, min_cases: int
+) -> np.ndarray:
+    """For each variant, the violation rate (1 - support) of the most trusted rule it breaks."""
+    n = stats.present.shape[1]
+    rates = {t: np.full((n, n), np.inf) for t in ("responded-existence", "precedence", "response")}
+    existence = np.full(n, np.inf)
+    for template, a, b, support in _usable(candidates, min_cases)[
+        ["template", "a", "b", "support"]
+    ].itertuples(index=False):
+        if template == "existence":
+            existence[a] = 1.0 - support
+        else:
+            rates[template][a, b] = 1.0 - support
+    present, first, last = stats.present, stats.first, stats.last
+    broken = np.where(present, np.inf, existence[None, :]).min(axis=1)
+    for a in range(n):
+        has = present[:, [a]]
+        before = has & (first[:, [a]] < first)
+        after = present & (last > first[:, [a]])
+        broken = np.minimum.reduce([
+            broken,
+            np.where(has & ~present, rates["responded-existence"][a], np.inf).min(axis=1),
+            np.where(present & ~before, rates["precedence"][a], np.inf).min(axis=1),
+            np.where(has & ~after, rates["response"][a], np.inf).min(axis=1),
+        ])  # fmt: skip
+    return broken
 
 
 def _count_shares(stats: _Occurrences) -> list[np.ndarray]:
@@ -421,24 +524,26 @@ def _count_shares(stats: _Occurrences) -> list[np.ndarray]:
 
 
 def _again_ratios(shares: list[np.ndarray]) -> np.ndarray:
-    """Share of cases doing a step k + 1 times over the share doing it k times, for all k."""
-    ratios = [share[k + 1] / share[k] for share in shares for k in range(1, len(share) - 1)
-              if share[k] > 0 and share[k + 1] > 0]  # fmt: skip
+    """How often a step done k times is done again (k + 1 times or more), for every k seen."""
+    ratios = []
+    for share in shares:
+        tail = share[::-1].cumsum()[::-1]  # tail[k]: share of cases doing it k times or more
+        ratios += [tail[k + 1] / tail[k] for k in range(1, len(share) - 1) if tail[k] > 0]
     return np.array(ratios)
 
 
 def _max_counts(shares: list[np.ndarray], ratio: float) -> tuple[list[int], list[np.ndarray]]:
     """The usual most occurrences of each activity, and the share of cases with >= k of them.
 
-    A count is usual while its share is at least ``ratio`` times the share of one
-    fewer: a loop taken again and again thins out gradually, a repeated step
-    drops to noise.
+    Doing a step k + 1 times is usual while at least ``ratio`` of the cases that
+    do it k times go on to do it again: a loop thins out gradually, however
+    long its tail, while a repeated step drops to noise.
     """
     limits, tails = [], []
     for share in shares:
         tail = np.r_[share[::-1].cumsum()[::-1], 0.0]  # tail[k] = share with count >= k
         limit = 1
-        while limit + 1 < len(share) and share[limit + 1] >= ratio * share[limit]:
+        while limit + 1 < len(share) and tail[limit + 1] >= ratio * tail[limit]:
             limit += 1
         limits.append(limit)
         tails.append(tail)
@@ -467,7 +572,23 @@ def _with_count_rows(
     return frame[columns].reset_index(drop=True)
 
 
-def _dfg(counts: np.ndarray, strength: np.ndarray, tau: float, names: list[str]) -> nx.DiGraph:
+def _rare_transitions(strength: np.ndarray, tau: float, scarce: list[int]) -> np.ndarray:
+    """Which transitions are rare: weaker than ``tau``, or to or from a scarce or unknown step.
+
+    An activity seen in fewer than ``min_cases`` cases is not a step of the
+    learned process: whatever it follows or precedes is unusual.
+    """
+    rare = strength < tau
+    unknown = strength.shape[0] - 1
+    for a in [*scarce, unknown]:
+        rare[a, :] = True
+        rare[:, a] = True
+    return rare
+
+
+def _dfg(
+    counts: np.ndarray, strength: np.ndarray, rare: np.ndarray, names: list[str]
+) -> nx.DiGraph:
     """The directly-follows graph: nodes with counts, edges with count, probability, rare."""
     import networkx as nx
 
@@ -481,7 +602,7 @@ def _dfg(counts: np.ndarray, strength: np.ndarray, tau: float, names: list[str])
     for p, q in zip(*np.nonzero(counts[: n + 2, : n + 2]), strict=True):
         graph.add_edge(labels[p], labels[q], count=round(float(counts[p, q])),
                        probability=float(counts[p, q] / out[p]),
-                       strength=float(strength[p, q]), rare=bool(strength[p, q] < tau))  # fmt: skip
+                       strength=float(strength[p, q]), rare=bool(rare[p, q]))  # fmt: skip
     return graph
 
 
@@ -511,6 +632,8 @@ class _Model:
     max_count: list[int]
     tails: list[np.ndarray]
     support: dict[tuple[str, int, int], float]
+    #: activities seen in too few cases to be steps of the process, with their number of cases
+    scarce: dict[int, int] = field(default_factory=dict)
     bridges: dict[tuple[int, int], list[int]] = field(default_factory=dict)
 
     @property
@@ -531,16 +654,15 @@ class _Model:
         activities: list[str],
         counts: np.ndarray,
         strength: np.ndarray,
+        rare: np.ndarray,
         tau: float,
         epsilon: float,
         constraints: pd.DataFrame,
         tails: list[np.ndarray],
+        scarce: dict[int, int],
     ) -> _Model:
         n = len(activities)
         names = [*activities, START, END, "?"]
-        rare = strength < tau
-        rare[n + 2, :] = True
-        rare[:, n + 2] = True
         out = counts.sum(axis=1, keepdims=True)
         size = counts.shape[0]
         nll = -np.log((counts + 0.5) / (out + 0.5 * size))
@@ -576,7 +698,7 @@ class _Model:
                         bridges[(p, q)] = middle.tolist()
         return cls(n, names, rare.tolist(), nll.tolist(), probability, strength, tau, epsilon,
                    mandatory, masks["responded-existence"], masks["precedence"],
-                   masks["response"], max_count, tails, support, bridges)  # fmt: skip
+                   masks["response"], max_count, tails, support, scarce, bridges)  # fmt: skip
 
     def with_unknown(self, names: list[str]) -> _Model:
         """The model with more activities it has never seen (each as rare as the unknown one)."""
@@ -844,6 +966,9 @@ class _Model:
     def _why_inserted(self, p: int, x: int, q: int) -> str:
         if x >= self.n:
             return f" ({self._name(x)} is not a step of this process)"
+        if x in self.scarce:
+            cases = self.scarce[x]
+            return f" ({self._name(x)} happened in only {cases} case{'s' * (cases != 1)})"
         if self.rare[p][x] and p != self.n:
             share = float(self.probability[p, x])
             return f" ({_share(share)} of {self._name(p)} steps go on to {self._name(x)})"
