@@ -64,7 +64,12 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     results: dict[str, Any] = {"version": pm4py.__version__, "logs": {}}
     for name, item in spec["logs"].items():
         started = time.perf_counter()
-        log = event_log(item["csv"])
+        try:
+            log = event_log(item["csv"])
+        except Exception as exc:  # one unreadable log must not cost the others
+            error = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            results["logs"][name] = {"checks": dict.fromkeys(item["checks"], error)}
+            continue
         read_seconds = time.perf_counter() - started
         cases = [trace.attributes["concept:name"] for trace in log]
         checks: dict[str, Any] = {}

@@ -8,12 +8,14 @@ anomaly is one the log really does not show elsewhere:
 =============  =========================================================================
 kind           what changes
 =============  =========================================================================
-``skip``       a step that nearly every case has (``min_support``) is removed (not the
-               last one: a case without its end looks unfinished, not wrong)
+``skip``       a step that nearly every case has (``min_support``) and has once is removed,
+               where its neighbours never directly follow each other (nor is the next
+               one ever first); not the last step, whose absence looks unfinished
 ``insert``     an activity of the log where it never directly follows or precedes its
                neighbours (and that the case does not have), or a foreign activity
 ``rework``     a step, or a short run of steps, that cases do once is done again right
-               after; the later events move by the time the repeat takes
+               after (where its last step is never directly followed by its first);
+               the later events move by the time the repeat takes
 ``early``      an event moves 1-3 places earlier, before steps that always come first
 ``late``       an event moves 1-3 places later, after steps that always come after it
 ``attribute``  a resource that never does the activity (from another activity's pool), or
@@ -59,7 +61,7 @@ FOREIGN_ACTIVITIES = ("Manual override", "Data correction", "Unplanned review",
 
 _RARE = 0.01  # a directly-follows pair this rare (or rarer) is "never" seen
 _ORDERED = 0.95  # a before b in this share of cases (or more): b never comes first
-_ONCE = 0.05  # an activity repeated in this share of its cases (or fewer) is done once
+_ONCE = 0.02  # an activity repeated in this share of its cases (or fewer) is done once
 _TRIES = 30
 _PROFILE_CASES = 20_000  # ordering statistics are read from at most this many cases
 
@@ -144,6 +146,7 @@ class _Context:
     support: dict[str, float]  # share of cases with the activity
     repeated: dict[str, float]  # share of the activity's cases where it occurs twice or more
     follows: dict[tuple[str, str], float]  # a -> b count over a's outgoing count
+    starts: dict[str, float]  # share of cases that start with the activity
     precedes: dict[tuple[str, str], float]  # share of cases with both where a comes first
     gap_median: dict[str, float]  # ns from the previous event
     gap_q99: dict[str, float]
@@ -176,6 +179,7 @@ class _Context:
             support=(cases_with / n_cases).to_dict(),
             repeated=(twice / cases_with).to_dict(),
             follows=_follows(acts, first),
+            starts=(pd.Series(acts[starts]).value_counts() / n_cases).to_dict(),
             precedes=_precedes(case_no, acts, n_cases),
             gap_median=by_gap.median().dropna().to_dict(),
             gap_q99=by_gap.quantile(0.99).dropna().to_dict(),
@@ -360,7 +364,8 @@ def _skip(ctx: _Context, index: int, rng: np.random.Generator) -> _Edit | None:
     if len(rows) < 2:
         return None
     candidates = [i for i, a in enumerate(acts[:-1])
-                  if ctx.support.get(a, 0.0) >= ctx.min_support and acts.count(a) == 1]  # fmt: skip
+                  if ctx.support.get(a, 0.0) >= ctx.min_support and acts.count(a) == 1
+                  and _rare_junction(ctx, acts[i - 1] if i else None, acts[i + 1])]  # fmt: skip
     if not candidates:
         return None
     i = int(rng.choice(candidates))
@@ -368,6 +373,13 @@ def _skip(ctx: _Context, index: int, rng: np.random.Generator) -> _Edit | None:
     rows.pop(i)
     where = f"between {acts[i - 1]} and {acts[i + 1]}" if i else f"before {acts[1]}"
     return _edit(ctx, index, "skip", i, gone, f"{gone} skipped {where}", rows)
+
+
+def _rare_junction(ctx: _Context, prev: str | None, nxt: str) -> bool:
+    """Whether ``nxt`` right after ``prev`` (or first, for None) is rare in the log."""
+    if prev is None:
+        return ctx.starts.get(nxt, 0.0) <= _RARE
+    return ctx.follows.get((prev, nxt), 0.0) <= _RARE
 
 
 def _insert(ctx: _Context, index: int, rng: np.random.Generator) -> _Edit | None:
@@ -434,7 +446,8 @@ def _rework(ctx: _Context, index: int, rng: np.random.Generator) -> _Edit | None
             continue
         i = int(rng.integers(0, len(acts) - length + 1))
         segment = acts[i : i + length]
-        if all(ctx.repeated.get(a, 1.0) <= _ONCE and acts.count(a) == 1 for a in segment):
+        once = all(ctx.repeated.get(a, 1.0) <= _ONCE and acts.count(a) == 1 for a in segment)
+        if once and _rare_junction(ctx, segment[-1], segment[0]):
             break
     else:
         return None
