@@ -37,6 +37,7 @@ from kgsentinel.detectors.features import CaseFeatures, describe_feature
 
 if TYPE_CHECKING:  # pragma: no cover
     from sklearn.pipeline import Pipeline
+    from sklearn.utils import Tags
 
 __all__ = ["CaseOutlierDetector", "FeatureContribution", "IsolationForestDetector"]
 
@@ -96,7 +97,7 @@ class IsolationForestDetector(OutlierMixin, BaseEstimator):
         self.depth = depth
         self.random_state = random_state
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
