@@ -66,6 +66,8 @@ _NO_EVENT = -1
 #: the gap search looks for violation rates and transition strengths up to these
 _EPSILON_RANGE = (0.002, 0.15)
 _EPSILON_FALLBACK = 0.02
+#: violation rates are told apart from this many violating cases up
+_FEW = 3
 _STRENGTH_RANGE = (0.0005, 0.06)
 _STRENGTH_FALLBACK = 0.01
 _RATIO_RANGE = (0.002, 0.05)
@@ -93,7 +95,8 @@ class ControlFlowDetector(BaseEstimator):
       transition is rare;
     - ``loop_threshold``: the share of the cases doing a step k times that must
       go on to do it again for k + 1 times to stay usual (a loop thins out
-      gradually);
+      gradually); automatic: the widest gap in those shares, and at least ε
+      (a step redone by fewer than ε of its cases is not a loop);
     - ``min_cases``: the fewest cases a constraint must apply to before it is learned;
     - ``max_edits``: the most edits tried per case before the remaining broken
       rules are reported one by one.
@@ -147,7 +150,7 @@ class ControlFlowDetector(BaseEstimator):
         epsilon = (
             1.0 - self.support
             if self.support is not None
-            else _noise_level(candidates, self.min_cases)
+            else _noise_level(candidates, self.min_cases, self.n_cases_)
         )
         if epsilon is None:
             broken = _most_trusted_broken(stats, candidates, self.min_cases)
@@ -156,9 +159,7 @@ class ControlFlowDetector(BaseEstimator):
         shares = _count_shares(stats)
         ratio = self.loop_threshold
         if ratio is None:
-            ratio = _gap_cut(_again_ratios(shares), _RATIO_RANGE)
-        if ratio is None:
-            ratio = _RATIO_FALLBACK
+            ratio = max(_gap_cut(_again_ratios(shares), _RATIO_RANGE) or _RATIO_FALLBACK, epsilon)
         self.loop_threshold_ = float(ratio)
         max_counts, count_tails = _max_counts(shares, ratio)
         self.max_counts_ = pd.Series(max_counts, index=self.activities_, name="max_count")
@@ -377,7 +378,7 @@ def _gap_cut(values: np.ndarray, bounds: tuple[float, float]) -> float | None:
     if len(ordered) < 2:
         return None
     left, right = ordered[:-1], np.minimum(ordered[1:], high * 2)
-    usable = (left <= high) & (right > left)
+    usable = (left >= low) & (left <= high) & (right > left)
     if not usable.any():
         return None
     ratio = np.where(usable, right / left, 0.0)
@@ -454,9 +455,15 @@ def _usable(candidates: pd.DataFrame, min_cases: int) -> pd.DataFrame:
     return candidates[(candidates["cases"] >= min_cases) & (candidates["support"] >= 0.5)]
 
 
-def _noise_level(candidates: pd.DataFrame, min_cases: int) -> float | None:
-    """ε: the violation rate that separates rules broken only by noise from real alternatives."""
-    return _gap_cut(1.0 - _usable(candidates, min_cases)["support"].to_numpy(), _EPSILON_RANGE)
+def _noise_level(candidates: pd.DataFrame, min_cases: int, cases: int) -> float | None:
+    """ε: the violation rate that separates rules broken only by noise from real alternatives.
+
+    A gap counts from rates of a few cases (``_FEW`` of ``cases``) up: below
+    that, rates differ by chance.
+    """
+    low, high = _EPSILON_RANGE
+    bounds = (max(low, _FEW / max(cases, 1)), high)
+    return _gap_cut(1.0 - _usable(candidates, min_cases)["support"].to_numpy(), bounds)
 
 
 def _at_most_departing(values: np.ndarray, weights: np.ndarray, below: bool = True) -> float:
