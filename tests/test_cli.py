@@ -231,3 +231,21 @@ def test_the_same_commands_work_on_a_remote_endpoint(
 
     with RemoteStore(oxigraph_server.query_url) as remote:
         assert [(g.name, g.triples) for g in remote.graphs()] == [("plm", 6)]
+
+
+def test_an_unexpected_error_is_one_line_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kgsentinel.cli import app as cli_app
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("assignment destination is read-only\nsecond line")
+
+    monkeypatch.setattr(cli_app, "app", broken)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_app.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "unexpected ValueError: assignment destination is read-only" in err
+    assert "Traceback" not in err

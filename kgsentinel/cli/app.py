@@ -7,6 +7,7 @@ errors become one line on stderr and exit code 1, never a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -122,9 +123,23 @@ _register_commands()
 
 
 def main() -> None:
-    """Entry point of the ``kgsentinel`` console script."""
+    """Entry point of the ``kgsentinel`` console script.
+
+    An error that is not one of ours is a bug: it is reported in one line, with
+    no traceback (which could show data), unless ``KGSENTINEL_DEBUG`` is set.
+    """
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("KGSENTINEL_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0][:200]
+        typer.secho(
+            f"Error: unexpected {type(exc).__name__}: {first} (a bug in kgsentinel; "
+            "run again with KGSENTINEL_DEBUG=1 to see where)",
+            err=True, fg=typer.colors.RED,
+        )  # fmt: skip
+        sys.exit(2)
