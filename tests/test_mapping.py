@@ -109,3 +109,101 @@ def test_values_become_text_without_merging_look_alikes() -> None:
     assert lexical(mixed).tolist() == ["1", "true", "", "1", "2.5", "x"]
     assert lexical(pd.Series(["a", None], dtype="str")).tolist() == ["a", ""]
     assert lexical(pd.Series(pd.array([7, None], dtype="Int64"))).tolist() == ["7", ""]
+
+
+WHITESPACE = st.sampled_from([" ", "\t", "\u3000", "\x1c", "\xa0", "\u2028"])
+KEYS = st.one_of(
+    st.none(), st.text(st.one_of(st.characters(exclude_categories=["Cs"]), WHITESPACE))
+)
+
+
+@given(st.lists(KEYS, min_size=1, max_size=8))
+def test_text_columns_render_as_object_columns_do(keys: list[str | None]) -> None:
+    template = Template.parse("thing/{key}-{other}")
+    as_text = pd.DataFrame({"key": keys, "other": "x"}, dtype="str")
+    as_objects = as_text.astype(object).where(as_text.notna(), None)
+    for iri in (True, False):
+        text, objects = template.render(as_text, iri=iri), template.render(as_objects, iri=iri)
+        assert text.values.tolist() == objects.values.tolist()
+        assert text.missing.tolist() == objects.missing.tolist()
+        assert text.missing_column.tolist() == objects.missing_column.tolist()
+
+
+def test_times_already_in_canonical_form_are_checked_not_rewritten() -> None:
+    stamps = pd.Series(
+        ["2021-03-05T10:00:00Z", " 2021-12-31T23:59:59Z", "2024-02-29T12:00:00Z",
+         "2021-02-29T00:00:00Z", "2021-03-05T10:00:00+02:00", "2021-03-05T10:00:00.50Z"]
+    )  # fmt: skip
+    text, bad = coerce(stamps, XSD + "dateTime", None)
+    assert text.tolist() == [
+        "2021-03-05T10:00:00Z", "2021-12-31T23:59:59Z", "2024-02-29T12:00:00Z",
+        "2021-02-29T00:00:00Z", "2021-03-05T08:00:00Z", "2021-03-05T10:00:00.5Z",
+    ]  # fmt: skip
+    assert bad.tolist() == [False, False, False, True, False, False]
+
+
+TIMES = st.builds(
+    lambda year, month, day, clock, zone: f"{year}-{month:02d}-{day:02d}{clock}{zone}",
+    st.sampled_from([1899, 1900, 2000, 2023, 2024, 2100, 2199, 2200, 2263]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.sampled_from(["", "T00:00:00", "T23:59:59", "T24:00:00", "T12:60:00", "T12:00:60"]),
+    st.sampled_from(["", "Z", "+02:00", ".5Z"]),
+)
+
+
+@given(st.lists(TIMES, max_size=6), st.sampled_from(["date", "dateTime"]))
+def test_checking_canonical_times_gives_what_parsing_them_gives(
+    stamps: list[str], local: str
+) -> None:
+    values = pd.Series(stamps, dtype=object)
+    text, bad = coerce(values, XSD + local, None)
+    parsed_text, parsed_bad = coerce(values, XSD + local, "ISO8601")  # parses every value
+    assert (text.tolist(), text.dtype) == (parsed_text.tolist(), parsed_text.dtype)
+    assert bad.tolist() == parsed_bad.tolist()
+
+
+SUPPLIED = """
+prefixes: {npi: "urn:kgsentinel:npi:"}
+entities:
+  - class: npi:Product
+    iri: "product/{sku}"
+    properties:
+      npi:qty: {column: qty, datatype: xsd:integer}
+    links:
+      npi:supplier: "supplier/{supplier}"
+  - class: npi:Supplier
+    iri: "supplier/{supplier}"
+    optional: true
+    properties:
+      rdfs:label: supplier
+"""
+
+
+def test_a_quad_many_rows_hold_is_written_once_unless_only_rejected_rows_hold_it(
+    tmp_path: Path,
+) -> None:
+    mapping = load_mapping(write(tmp_path, SUPPLIED))
+    chunk = pd.DataFrame(
+        {"sku": ["1", "2", "3", "4"], "qty": ["7", "x", "9", "y"], "supplier": ["A", "A", "B", "C"]}
+    )
+
+    mapped = map_chunk(mapping, chunk, graph=None)
+
+    lines = mapped.batch.text.splitlines()
+    assert mapped.rejects.row.tolist() == [2, 4]
+    assert sum("supplier/A> <http://www.w3.org/2000/01/rdf-schema#label>" in x for x in lines) == 1
+    assert any("supplier/B>" in line for line in lines)
+    assert not any("supplier/C>" in line for line in lines)
+    assert len(lines) == len(set(lines)) == 2 * 3 + 2 * 2
+
+
+def test_a_row_whose_iri_the_template_makes_invalid_is_rejected(tmp_path: Path) -> None:
+    mapping = load_mapping(write(tmp_path, GOOD.replace("product/{sku}", "product {sku}")))
+
+    mapped = map_chunk(mapping, pd.DataFrame({"sku": ["1"], "name": ["Rose"]}), graph=None)
+
+    assert mapped.batch.text == ""
+    assert mapped.rows_rejected == 1
+    assert set(mapped.rejects.field) == {"subject"}
+    assert "contains ' ' (U+0020)" in mapped.rejects.reason[0]

@@ -17,6 +17,8 @@ from kgsentinel.errors import InvalidIriError, RdfError
 from kgsentinel.graph import nquads
 from kgsentinel.graph.nquads import (
     NQuadsBatch,
+    QuadBlock,
+    blocks_to_nquads,
     check_iris,
     escape_literal,
     nquads_literal,
@@ -633,6 +635,83 @@ def test_distinct_values_are_checked_once_not_per_row(monkeypatch: pytest.Monkey
 
     assert batch.accepted == n
     assert sorted(seen) == [("datatype", 0), ("graph", 1), ("predicate", 3), ("subject", n)]
+
+
+# --- blocks -------------------------------------------------------------------------------
+
+BLOCK_SUBJECTS = [f"{EX}s/1", "urn:x:s/é", f"{EX}s/2", "_:b1", "s/1", f"{EX}s 3"]
+BLOCK_OBJECTS = {
+    "iri": [f"{EX}o", "urn:x:o/1", "urn:x:o/%41", "o", f"{EX}o>"],
+    "literal": ["x", 'say "hi"\n', "C:\\tmp", "", "é\x00", "x\ud800y"],
+    "bnode": ["_:b2", "_:bad label"],
+}
+
+
+@st.composite
+def quad_blocks(draw: st.DrawFn) -> list[QuadBlock]:
+    """Blocks over a few shared arrays of distinct terms, valid or not."""
+    subjects = [
+        np.array(draw(st.lists(st.sampled_from(BLOCK_SUBJECTS), min_size=1, unique=True)),
+                 dtype=object)
+        for _ in range(2)
+    ]  # fmt: skip
+    blocks = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["iri", "literal", "literal", "bnode"]))
+        terms = st.sampled_from(BLOCK_OBJECTS[kind])
+        objects = np.array(draw(st.lists(terms, min_size=1, unique=True)), dtype=object)
+        among = draw(st.sampled_from(subjects))
+        rows = draw(st.integers(0, 6))
+        codes = st.lists(st.integers(-1, len(among) - 1), min_size=rows, max_size=rows)
+        blocks.append(QuadBlock(
+            among, np.array(draw(codes), dtype=np.intp),
+            draw(st.sampled_from([f"{EX}p", "urn:x:p", f"{EX}p q"])),
+            objects, np.array(draw(st.lists(st.integers(-1, len(objects) - 1), min_size=rows,
+                                            max_size=rows)), dtype=np.intp),
+            kind,
+            draw(st.sampled_from([None, f"{XSD}integer", f"{XSD}string", "int eger"])),
+            draw(st.sampled_from([None, None, "en", "en_US"])),
+        ))  # fmt: skip
+    return blocks
+
+
+@SETTINGS
+@given(blocks=quad_blocks(), graph=st.sampled_from([None, f"{EX}g", "g"]))
+def test_blocks_give_what_to_nquads_gives_for_their_rows(
+    blocks: list[QuadBlock], graph: str | None
+) -> None:
+    frames = [block.frame() for block in blocks]
+    frame = pd.concat(frames, ignore_index=True) if frames else literal_frame([])
+
+    batch = blocks_to_nquads(blocks, graph)
+
+    expected = to_nquads(frame.assign(graph=graph))
+    assert (batch.text, batch.accepted) == (expected.text, expected.accepted)
+    pd.testing.assert_frame_equal(batch.rejects, expected.rejects)
+
+
+def test_terms_shared_by_blocks_are_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    check = nquads._plain_iris
+
+    def spy(values: np.ndarray) -> bool:
+        seen.append(len(values))
+        return check(values)
+
+    monkeypatch.setattr(nquads, "_plain_iris", spy)
+    people = np.array([f"urn:x:p/{i}" for i in range(100)], dtype=object)
+    names = np.array(["Rose", "Iris"], dtype=object)
+    rows = np.arange(100)
+    blocks = [
+        QuadBlock(people, rows, f"{EX}type", np.array([f"{EX}Person"], dtype=object), rows * 0),
+        QuadBlock(people, rows, f"{EX}name", names, rows % 2, "literal"),
+        QuadBlock(people, rows, f"{EX}knows", people, rows[::-1]),
+    ]
+
+    batch = blocks_to_nquads(blocks)
+
+    assert batch.accepted == 300
+    assert sorted(seen) == [1, 100]
 
 
 def test_docstring_examples_run() -> None:

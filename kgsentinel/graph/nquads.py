@@ -4,6 +4,8 @@ Batch ingest turns a long table (one row per quad) into an N-Quads document and
 hands it to ``pyoxigraph.Store.bulk_load``. Everything is checked per distinct
 value with pandas string operations, then spread back to the rows by integer
 codes, so a column holding one predicate for a million rows is checked once.
+Mapped data can come as blocks (``QuadBlock``) instead, holding distinct terms
+and codes already: ``blocks_to_nquads`` writes the same document without the table.
 
 Rows that cannot be written are never fixed silently: they go to
 ``NQuadsBatch.rejects`` with the column and a reason, and are left out of the
@@ -35,11 +37,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kgsentinel.errors import InvalidIriError, RdfError
 
 __all__ = [
     "NQuadsBatch",
+    "QuadBlock",
+    "blocks_to_nquads",
     "check_iris",
     "escape_literal",
     "nquads_literal",
@@ -108,6 +114,12 @@ _IRI_PARTS = re.compile(
     r"(?P<query>\?[^#]*)?(?P<fragment>#.*)?",
     re.DOTALL,
 )
+# Absolute IRIs of ASCII path characters and no authority ("urn:x:a/b"): valid IRIs
+# (a subset of _IRI_RE), quick to find with pyarrow (RE2 syntax).
+_PLAIN_IRI = (
+    r"^[A-Za-z][A-Za-z0-9+.\-]*:"
+    r"(?:/?[A-Za-z0-9._~!$&'()*+,;=:@\-][A-Za-z0-9._~!$&'()*+,;=:@/\-]*|/)?$"
+)
 # Characters no part of an IRI may hold (N-Quads IRIREF forbids some of them too).
 _NOT_IRI_CHAR = re.compile(rf"[^{_IUNRESERVED}{_SUB_DELIMS}{_IPRIVATE}:@/?#\[\]%]", re.DOTALL)
 _BAD_PERCENT = re.compile(f"%(?![{_HEXDIG}]{{2}})")
@@ -171,6 +183,7 @@ _ESCAPES[ord("\t")] = "\\t"
 for _code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000)]:
     _ESCAPES.setdefault(_code, f"\\u{_code:04X}")
 _NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+_NEEDS_ESCAPE_BUT_NUL = re.compile('[\\\\"\x01-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BLANK_RE = re.compile("_:.*")
 _SEPARATOR = "\x00"
@@ -315,6 +328,142 @@ def nquads_literal(value: str, datatype: str | None = None, language: str | None
         if pd.notna(why):
             raise (InvalidIriError if field == "datatype" else RdfError)(why)
     return "".join(terms.pieces[0])
+
+
+@dataclass(frozen=True, eq=False)
+class QuadBlock:
+    """Quads sharing a predicate, object kind, datatype and language, with terms as codes.
+
+    Row ``i`` is the quad ``(subjects[subject_codes[i]], predicate, objects[object_codes[i]])``
+    (a code of -1 means the term is missing). Terms are checked and written once per
+    distinct value, and once for all the blocks that share the same ``subjects`` or
+    ``objects`` array.
+    """
+
+    subjects: np.ndarray
+    subject_codes: np.ndarray
+    predicate: str
+    objects: np.ndarray
+    object_codes: np.ndarray
+    object_kind: str = "iri"
+    datatype: str | None = None
+    language: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.subject_codes)
+
+    def frame(self) -> pd.DataFrame:
+        """The block as the long table that ``to_nquads`` reads."""
+        return pd.DataFrame({
+            "subject": _spread(self.subjects, self.subject_codes, na=None),
+            "predicate": self.predicate,
+            "object": _spread(self.objects, self.object_codes, na=None),
+            "object_kind": self.object_kind,
+            "datatype": self.datatype,
+            "language": self.language,
+        }, index=pd.RangeIndex(len(self)), dtype=object)  # fmt: skip
+
+
+def blocks_to_nquads(blocks: list[QuadBlock], graph: str | None = None) -> NQuadsBatch:
+    """The batch ``to_nquads`` gives for the blocks' rows one after another, in ``graph``.
+
+    When a term cannot be written, ``to_nquads`` itself checks the rows, so rejects
+    name rows by their position across all the blocks.
+
+    Example:
+        >>> people = np.array(["https://ex.org/p/1", "https://ex.org/p/2"], dtype=object)
+        >>> names = np.array(["Rose", "Iris"], dtype=object)
+        >>> block = QuadBlock(people, np.array([0, 1]), "https://ex.org/name", names,
+        ...                   np.array([1, 0]), "literal", language="en")
+        >>> print(blocks_to_nquads([block]).text, end="")
+        <https://ex.org/p/1> <https://ex.org/name> "Iris"@en .
+        <https://ex.org/p/2> <https://ex.org/name> "Rose"@en .
+    """
+    writer = _BlockWriter(graph)
+    grid = np.empty((sum(map(len, blocks)), 4), dtype=object)
+    start = 0
+    for block in blocks:
+        stop = start + len(block)
+        if stop > start and not writer.write(block, grid[start:stop]):
+            frames = [block.frame() for block in blocks]
+            return to_nquads(pd.concat(frames, ignore_index=True).assign(graph=graph))
+        start = stop
+    rejects = _rejects_frame(pd.RangeIndex(0), {"subject": np.empty(0, dtype=object)})
+    return NQuadsBatch("".join(grid.ravel().tolist()), len(grid), rejects)
+
+
+class _BlockWriter:
+    """Quad blocks as N-Quads line pieces, each distinct term checked and written once.
+
+    Every method returns None for a term that cannot be written.
+    """
+
+    def __init__(self, graph: str | None) -> None:
+        terms = _graph_terms(pd.Series([graph], dtype=object))
+        valid = pd.isna(terms.problems["graph"][0])
+        self.end = "".join(terms.pieces[0]) + " .\n" if valid else None
+        self.iris: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self.literals: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self.suffixes: dict[tuple[str | None, str | None], str | None] = {}
+        self.predicates: dict[str, bool] = {}
+
+    def write(self, block: QuadBlock, grid: np.ndarray) -> bool:
+        """Fill ``grid`` with the block's lines in four pieces; False if a term is not valid.
+
+        The pieces: ``<subject>``, `` <predicate> `` and what opens the object, its body,
+        and what closes it and the line.
+        """
+        subjects = self._iris(block.subjects)
+        opening, objects, closing = self._object(block)
+        if any(part is None for part in (self.end, subjects, objects, closing)):
+            return False
+        if not self._predicate(block.predicate):
+            return False
+        if min(block.subject_codes.min(), block.object_codes.min()) < 0:  # a missing term
+            return False
+        grid[:, 0] = subjects[block.subject_codes]
+        grid[:, 1] = f" <{block.predicate}> {opening}"
+        grid[:, 2] = objects[block.object_codes]
+        grid[:, 3] = closing + self.end
+        return True
+
+    def _object(self, block: QuadBlock) -> tuple[str, np.ndarray | None, str | None]:
+        if block.object_kind == "iri":
+            return "", self._iris(block.objects), ""
+        if block.object_kind == "literal":
+            suffix = self._suffix(block.datatype, block.language)
+            return '"', self._literals(block.objects), None if suffix is None else '"' + suffix
+        return "", None, None  # blank nodes and unknown kinds: to_nquads handles them
+
+    def _iris(self, values: np.ndarray) -> np.ndarray | None:
+        """``<iri>`` per value."""
+        if id(values) not in self.iris:
+            valid = _plain_iris(values) or _iri_valid(pd.Series(values, dtype=object)).all()
+            self.iris[id(values)] = (values, "<" + values + ">" if valid else None)
+        return self.iris[id(values)][1]
+
+    def _predicate(self, predicate: str) -> bool:
+        if predicate not in self.predicates:
+            why = _iri_problems("predicate", pd.Series([predicate], dtype=object))
+            self.predicates[predicate] = bool(why.isna().all())
+        return self.predicates[predicate]
+
+    def _literals(self, values: np.ndarray) -> np.ndarray | None:
+        """Each value escaped for the inside of a literal."""
+        if id(values) not in self.literals:
+            text = pd.Series(values, dtype=object)
+            valid = _literal_problems(text).isna().all()
+            self.literals[id(values)] = (values, _escape(text).to_numpy() if valid else None)
+        return self.literals[id(values)][1]
+
+    def _suffix(self, datatype: str | None, language: str | None) -> str | None:
+        """``@language``, ``^^<datatype>`` or nothing, after a literal."""
+        if (datatype, language) not in self.suffixes:
+            terms = [pd.Series([term], dtype=object) for term in (datatype, language)]
+            suffix, problems = _literal_suffixes(*terms)
+            valid = all(pd.isna(why[0]) for why in problems.values())
+            self.suffixes[datatype, language] = suffix[0] if valid else None
+        return self.suffixes[datatype, language]
 
 
 # --- rows and columns ---------------------------------------------------------------------
@@ -542,7 +691,7 @@ def _escape(values: pd.Series) -> pd.Series:
         out = values.copy()
         out[needs] = values[needs].str.translate(_ESCAPES)
         return out
-    found = set(_NEEDS_ESCAPE.findall(joined)) - {_SEPARATOR}
+    found = set(_NEEDS_ESCAPE_BUT_NUL.findall(joined))  # no value holds NUL
     if not found:
         return values
     for char in sorted(found, key=lambda char: char != "\\"):
@@ -595,7 +744,10 @@ def _no_problems(values: pd.Series) -> pd.Series:
 def _not_text(field: str, values: pd.Series) -> pd.Series:
     """Reasons for the values that are not str (the rest stay None)."""
     why = _no_problems(values)
-    other = values.drop(_text_only(values).index)
+    text = _text_only(values)
+    if len(text) == len(values):
+        return why
+    other = values.drop(text.index)
     if len(other):
         kind = other.map(lambda value: type(value).__name__)
         why[other.index] = f"{field} " + other.map(repr) + " is not text (got " + kind + ")"
@@ -607,6 +759,16 @@ def _shown(values: pd.Series) -> pd.Series:
     cut = values.str.slice(0, _SHOWN_CHARS)
     cut = cut.where(values.str.len() <= _SHOWN_CHARS, cut + "…")
     return _escape(cut)
+
+
+def _plain_iris(values: np.ndarray) -> bool:
+    """Whether every value is an IRI of the plainest kind (a quick yes; no is not final)."""
+    try:
+        text = pa.array(values, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):  # not text, or a lone surrogate
+        return False
+    plain = pc.match_substring_regex(text, _PLAIN_IRI)
+    return text.null_count == 0 and bool(pc.all(plain).as_py())
 
 
 def _iri_valid(values: pd.Series) -> pd.Series:

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from kgsentinel.graph.nquads import NQuadsBatch, to_nquads
+from kgsentinel.graph.nquads import NQuadsBatch, QuadBlock, blocks_to_nquads
 from kgsentinel.graph.terms import XSD
 from kgsentinel.ingest.mapping import Entity, Mapping, Value
 from kgsentinel.ingest.templates import Rendered, Template, lexical
@@ -46,6 +47,15 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _CHECKS = {
     "integer": re.compile(r"[+-]?\d+"),
     "decimal": re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)"),
+}
+# Dates that exist in every year from 1900 to 2199 (no 29 February), as strftime writes them.
+_DATE = (
+    "(?:19|20|21)[0-9]{2}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+_CANONICAL = {
+    "date": re.compile(_DATE),
+    "dateTime": re.compile(_DATE + "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"),
 }
 _BOOLEAN = {"true": "true", "false": "false", "1": "true", "0": "false"}
 
@@ -69,34 +79,77 @@ class MappedChunk:
         return self.rows_read - self.rows_rejected
 
 
-class _Collector:
-    """Quads and problems gathered over one chunk, keyed by the chunk's index."""
+@dataclass(frozen=True)
+class _Terms:
+    """Distinct values, and for each row the code of its value (-1 for none)."""
 
-    def __init__(self) -> None:
-        self.quads: list[pd.DataFrame] = []
+    values: np.ndarray
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Terms:
+        """Terms of one value per row; None for none."""
+        codes, distinct = pd.factorize(values)
+        return cls(np.asarray(distinct, dtype=object), codes)
+
+    @classmethod
+    def constant(cls, value: str, size: int) -> _Terms:
+        return cls(np.array([value], dtype=object), np.zeros(size, dtype=np.intp))
+
+
+@dataclass(frozen=True)
+class _Iris:
+    """An IRI template rendered over a chunk: IRIs as terms, and which rows have none."""
+
+    terms: _Terms
+    missing: np.ndarray
+    missing_column: np.ndarray
+
+
+#: quads of one block, with each row's position in the chunk
+_Quads = tuple[np.ndarray, QuadBlock]
+
+
+class _Collector:
+    """Quads and problems gathered over one chunk, by row position in the chunk."""
+
+    def __init__(self, mapping: Mapping, chunk: pd.DataFrame) -> None:
+        self.mapping = mapping
+        self.chunk = chunk
+        self.quads: list[_Quads] = []
         self.problems: list[pd.DataFrame] = []
+        self._iris: dict[str, _Iris] = {}
+
+    def iris(self, template: str) -> _Iris:
+        """The IRI template rendered over the chunk, once however many entities use it."""
+        if template not in self._iris:
+            rendered = _iris(self.mapping, Template.parse(template), self.chunk)
+            self._iris[template] = _Iris(
+                _Terms.of(rendered.values.to_numpy(dtype=object)),
+                rendered.missing.to_numpy(dtype=bool),
+                rendered.missing_column.to_numpy(dtype=object),
+            )
+        return self._iris[template]
 
     def add(
         self,
-        at: pd.Index,
-        subject: pd.Series,
+        at: np.ndarray,
+        subjects: _Terms,
         predicate: str,
-        obj: pd.Series,
+        objects: _Terms,
         kind: str,
         datatype: str | None = None,
         language: str | None = None,
     ) -> None:
         if len(at):
-            self.quads.append(pd.DataFrame({
-                "at": at, "subject": subject.loc[at].to_numpy(), "predicate": predicate,
-                "object": obj.loc[at].to_numpy(), "object_kind": kind,
-                "datatype": datatype, "language": language,
-            }))  # fmt: skip
+            subject_codes, object_codes = subjects.codes[at], objects.codes[at]
+            block = QuadBlock(subjects.values, subject_codes, predicate, objects.values,
+                              object_codes, kind, datatype, language)  # fmt: skip
+            self.quads.append((at, block))
 
-    def reject(self, at: pd.Index, field: str, reasons: pd.Series | str) -> None:
+    def reject(self, at: np.ndarray, field: str, reasons: np.ndarray | str) -> None:
         if len(at):
-            reason = reasons.loc[at].to_numpy() if isinstance(reasons, pd.Series) else reasons
-            self.problems.append(pd.DataFrame({"at": at, "field": field, "reason": reason}))
+            self.problems.append(pd.DataFrame({"at": at, "field": field, "reason": reasons}))
 
 
 def map_chunk(mapping: Mapping, chunk: pd.DataFrame, *, graph: str | None) -> MappedChunk:
@@ -107,79 +160,145 @@ def map_chunk(mapping: Mapping, chunk: pd.DataFrame, *, graph: str | None) -> Ma
     """
     chunk = chunk.reset_index(drop=True)
     rows = chunk[ROW] if ROW in chunk else pd.Series(np.arange(1, len(chunk) + 1))
-    collector = _Collector()
+    collector = _Collector(mapping, chunk)
     for where, entity in mapping.all_entities():
-        _map_entity(mapping, entity, where, chunk, collector)
+        _map_entity(collector, entity, where)
     problems = _frame(collector.problems, ["at", "field", "reason"])
-    quads = _frame(collector.quads, ["at", "subject", "predicate", "object", "object_kind"])
-    quads = quads[~quads["at"].isin(problems["at"])]
-    quads = quads.drop_duplicates(subset=quads.columns.drop("at"))  # e.g. a case on many rows
-    batch = to_nquads(quads.drop(columns="at").assign(graph=graph).reset_index(drop=True))
+    quads = _first_of_each(_without(collector.quads, problems["at"], len(chunk)))
+    batch = blocks_to_nquads([block for _at, block in quads], graph)
     if len(batch.rejects):  # values no check above caught (e.g. an IRI the base made invalid)
-        bad = quads["at"].to_numpy()[batch.rejects["row"].to_numpy()]
+        at = np.concatenate([at for at, _block in quads])
+        bad = at[batch.rejects["row"].to_numpy(dtype=np.int64)]
         late = pd.DataFrame(
             {"at": bad, "field": batch.rejects["field"], "reason": batch.rejects["reason"]}
         )
         problems = pd.concat([problems, late], ignore_index=True)
-        quads = quads[~quads["at"].isin(problems["at"])]
-        batch = to_nquads(quads.drop(columns="at").assign(graph=graph).reset_index(drop=True))
+        quads = _without(quads, problems["at"], len(chunk))
+        batch = blocks_to_nquads([block for _at, block in quads], graph)
     rejects = problems.assign(row=rows.to_numpy()[problems["at"].to_numpy(dtype=np.int64)])
     rejects = rejects.sort_values(["row", "field"], kind="stable")[["row", "field", "reason"]]
     return MappedChunk(batch, rejects.reset_index(drop=True), len(chunk))
 
 
-def _map_entity(
-    mapping: Mapping, entity: Entity, where: str, chunk: pd.DataFrame, out: _Collector
-) -> None:
-    subject = _iris(mapping, Template.parse(entity.iri), chunk)
-    absent = subject.missing
+def _map_entity(out: _Collector, entity: Entity, where: str) -> None:
+    mapping = out.mapping
+    subject = out.iris(entity.iri)
     if not entity.optional:
-        reasons = "missing key: column " + subject.missing_column.astype(str) + " is empty"
-        out.reject(chunk.index[absent], f"{where}.iri", reasons)
-    present = chunk.index[~absent]
-    iris = subject.values
+        absent = np.flatnonzero(subject.missing)
+        reasons = "missing key: column " + subject.missing_column[absent] + " is empty"
+        out.reject(absent, f"{where}.iri", reasons)
+    present = ~subject.missing
     for name in entity.classes:
-        out.add(present, iris, RDF_TYPE, pd.Series(mapping.expand(name), index=chunk.index), "iri")
+        one_class = _Terms.constant(mapping.expand(name), len(present))
+        out.add(np.flatnonzero(present), subject.terms, RDF_TYPE, one_class, "iri")
     for predicate, value in entity.properties.items():
-        _map_value(mapping, predicate, value, chunk, iris, present, out)
+        _map_value(out, predicate, value, subject.terms, present)
     for predicate, templates in entity.links.items():
         for template in templates:
-            target = _iris(mapping, Template.parse(template), chunk)
-            linked = present.intersection(chunk.index[~target.missing])
-            out.add(linked, iris, mapping.expand(predicate), target.values, "iri")
+            target = out.iris(template)
+            linked = np.flatnonzero(present & ~target.missing)
+            out.add(linked, subject.terms, mapping.expand(predicate), target.terms, "iri")
 
 
 def _map_value(
-    mapping: Mapping,
-    predicate: str,
-    value: Value,
-    chunk: pd.DataFrame,
-    subjects: pd.Series,
-    present: pd.Index,
-    out: _Collector,
+    out: _Collector, predicate: str, value: Value, subjects: _Terms, present: np.ndarray
 ) -> None:
-    rendered = value.template_().render(chunk, iri=False)
+    mapping = out.mapping
+    rendered = value.template_().render(out.chunk, iri=False)
+    missing = rendered.missing.to_numpy(dtype=bool)
     if value.required:
-        out.reject(present.intersection(chunk.index[rendered.missing]), predicate,
+        out.reject(np.flatnonzero(present & missing), predicate,
                    f"{predicate}: the value is required but empty")  # fmt: skip
-    has = present.intersection(chunk.index[~rendered.missing])
+    has = np.flatnonzero(present & ~missing)
     datatype = mapping.expand(value.datatype) if value.datatype else None
-    text, bad = coerce(rendered.values.loc[has], datatype, value.format)
+    literals, bad = _literals(rendered.values.to_numpy(dtype=object)[has], datatype, value.format)
     label = datatype.replace(XSD, "xsd:") if datatype else "text"
-    wrong = has[bad.to_numpy()]
-    reasons = f"{predicate}: " + text.loc[wrong].map(repr) + f" is not a valid {label}"
-    out.reject(wrong, predicate, reasons)
-    good = has[~bad.to_numpy()]
-    out.add(good, subjects, mapping.expand(predicate), text, "literal", datatype, value.language)
+    shown = literals.values[literals.codes[bad]]
+    reasons = [f"{predicate}: {text!r} is not a valid {label}" for text in shown]
+    out.reject(has[bad], predicate, np.array(reasons, dtype=object))
+    per_row = np.full(len(present), -1, dtype=np.intp)
+    per_row[has] = literals.codes
+    out.add(has[~bad], subjects, mapping.expand(predicate), _Terms(literals.values, per_row),
+            "literal", datatype, value.language)  # fmt: skip
+
+
+def _literals(
+    values: np.ndarray, datatype: str | None, fmt: str | None
+) -> tuple[_Terms, np.ndarray]:
+    """Text as lexical forms of ``datatype``, and which are not valid: once per distinct text."""
+    codes, distinct = pd.factorize(values)
+    text, bad = coerce(pd.Series(distinct, dtype=object), datatype, fmt)
+    forms = text.to_numpy(dtype=object)
+    bad = bad.to_numpy(dtype=bool)[codes]
+    if np.array_equal(forms, distinct):  # the usual case: nothing to normalise
+        return _Terms(forms, codes), bad
+    merged = _Terms.of(forms)  # e.g. " 7" and "7" are one integer
+    return _Terms(merged.values, merged.codes[codes]), bad
 
 
 def _iris(mapping: Mapping, template: Template, chunk: pd.DataFrame) -> Rendered:
     """Render an IRI template; a relative one is resolved against the mapping's base."""
-    rendered = template.render(chunk, iri=True)
-    if _SCHEME.match(template.text):
-        return rendered
-    values = (mapping.base + rendered.values.fillna("").astype(str)).where(~rendered.missing, None)
-    return dataclasses.replace(rendered, values=values.astype(object))
+    if not _SCHEME.match(template.text):
+        template = Template(template.text, (mapping.base, *template.parts))
+    return template.render(chunk, iri=True)
+
+
+def _without(quads: list[_Quads], rejected: pd.Series, size: int) -> list[_Quads]:
+    """The quads of the rows that are not ``rejected`` (positions in the chunk)."""
+    dropped = np.zeros(size, dtype=bool)
+    dropped[rejected.to_numpy(dtype=np.int64)] = True
+    return [_keep(at, block, ~dropped[at]) for at, block in quads]
+
+
+def _keep(at: np.ndarray, block: QuadBlock, mask: np.ndarray) -> _Quads:
+    if mask.all():
+        return at, block
+    kept = dataclasses.replace(
+        block, subject_codes=block.subject_codes[mask], object_codes=block.object_codes[mask]
+    )
+    return at[mask], kept
+
+
+def _first_of_each(quads: list[_Quads]) -> list[_Quads]:
+    """Each quad only where it first appears (e.g. a case on many rows), in order.
+
+    Only blocks with the same predicate, kind, datatype and language can share quads.
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for number, (_at, block) in enumerate(quads):
+        groups[block.predicate, block.object_kind, block.datatype, block.language].append(number)
+    kept = list(quads)
+    for numbers in groups.values():
+        blocks = [quads[number][1] for number in numbers]
+        subjects = _shared_codes([(block.subjects, block.subject_codes) for block in blocks])
+        objects = _shared_codes([(block.objects, block.object_codes) for block in blocks])
+        first = _first_pairs(subjects, objects)
+        bounds = np.cumsum([0, *map(len, blocks)])
+        for number, start, stop in zip(numbers, bounds[:-1], bounds[1:], strict=True):
+            kept[number] = _keep(*quads[number], first[start:stop])
+    return kept
+
+
+def _shared_codes(parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The codes of (distinct values, codes) pairs one after another, as codes of one array."""
+    arrays = list({id(values): values for values, _codes in parts}.values())
+    if len(arrays) == 1:
+        return np.concatenate([codes for _values, codes in parts])
+    starts = dict(zip(map(id, arrays), np.cumsum([0, *map(len, arrays)]), strict=False))
+    shared, _ = pd.factorize(np.concatenate(arrays))
+    return np.concatenate([shared[starts[id(values)] + codes] for values, codes in parts])
+
+
+def _first_pairs(subjects: np.ndarray, objects: np.ndarray) -> np.ndarray:
+    """Mask of the first row of each (subject, object) pair of codes."""
+    if not len(subjects) or _all_different(subjects) or _all_different(objects):
+        return np.ones(len(subjects), dtype=bool)
+    pairs = subjects.astype(np.int64) * (int(objects.max()) + 1) + objects  # < rows squared
+    return ~pd.Series(pairs).duplicated().to_numpy()
+
+
+def _all_different(codes: np.ndarray) -> bool:
+    return int(np.bincount(codes).max()) == 1
 
 
 def coerce(values: pd.Series, datatype: str | None, fmt: str | None) -> tuple[pd.Series, pd.Series]:
@@ -190,11 +309,10 @@ def coerce(values: pd.Series, datatype: str | None, fmt: str | None) -> tuple[pd
         >>> text.tolist(), bad.tolist()
         (['1', 'x', '3'], [False, True, False])
     """
-    raw = values if pd.api.types.is_datetime64_any_dtype(values) else lexical(values)
     local = datatype[len(XSD) :] if datatype and datatype.startswith(XSD) else None
     if local in ("date", "dateTime"):
-        return _times(raw, local, fmt)
-    text = lexical(raw).str.strip() if local else lexical(raw)
+        return _times(values, local, fmt)
+    text = lexical(values).str.strip() if local else lexical(values)
     if local in _CHECKS:
         return text, ~text.str.fullmatch(_CHECKS[local].pattern).fillna(False).astype(bool)
     if local in ("double", "float"):
@@ -210,15 +328,32 @@ def _times(values: pd.Series, local: str, fmt: str | None) -> tuple[pd.Series, p
         parsed = (
             values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
         )
-        text = lexical(values)
-    else:
-        text = lexical(values).str.strip()
-        codes, uniques = pd.factorize(text)
-        stamps = pd.to_datetime(
-            pd.Series(uniques), format=fmt or "ISO8601", errors="coerce", utc=True
-        )
-        parsed = pd.Series(stamps.to_numpy()[codes], index=values.index)
-        parsed = pd.to_datetime(parsed, utc=True)
+        return _written(parsed, local, lexical(values))
+    text = lexical(values).str.strip()
+    canonical = _canonical(text, local) if fmt is None else np.zeros(len(text), dtype=bool)
+    rest = text[~canonical]
+    codes, uniques = pd.factorize(rest)
+    stamps = pd.to_datetime(pd.Series(uniques), format=fmt or "ISO8601", errors="coerce", utc=True)
+    parsed = pd.to_datetime(pd.Series(stamps.to_numpy()[codes], index=rest.index), utc=True)
+    written, bad = _written(parsed, local, rest)
+    if not canonical.any():
+        return written, bad
+    merged = text.to_numpy(dtype=object, copy=True)  # canonical text is written as it is
+    merged[~canonical] = written.to_numpy(dtype=object)
+    invalid = np.zeros(len(text), dtype=bool)
+    invalid[~canonical] = bad.to_numpy(dtype=bool)
+    index = values.index
+    return pd.Series(merged, index=index, dtype=written.dtype), pd.Series(invalid, index=index)
+
+
+def _canonical(text: pd.Series, local: str) -> np.ndarray:
+    """Which values are already in the form ``_written`` gives, and valid dates."""
+    pattern = _CANONICAL[local]
+    return np.array([pattern.fullmatch(value) is not None for value in text], dtype=bool)
+
+
+def _written(parsed: pd.Series, local: str, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Times in canonical UTC form (``text`` where not parsed), and which were not parsed."""
     bad = parsed.isna()
     if local == "date":
         written = parsed.dt.strftime("%Y-%m-%d")

@@ -1,7 +1,8 @@
 """Templates that build IRIs and text from a row's columns: ``"product/{sku}"``.
 
 A template is text with ``{column}`` placeholders (``{{`` and ``}}`` for literal
-braces). Rendering is vectorised over a chunk and works per distinct value. In
+braces). Rendering is vectorised over a chunk: text columns need no Python call
+per value, other columns and percent-encoding one per distinct value. In
 IRIs every value is percent-encoded so that a key such as ``A/7 #2`` stays one
 path segment (``A%2F7%20%232``); the same row always yields the same IRI, so
 sources join by key.
@@ -26,12 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kgsentinel.errors import MappingError
 
 __all__ = ["Rendered", "Template", "lexical"]
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+#: text that ``urllib.parse.quote`` leaves as it is
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
 
 
 @dataclass(frozen=True)
@@ -84,21 +89,26 @@ class Template:
 
     def render(self, frame: pd.DataFrame, *, iri: bool) -> Rendered:
         """Render every row; with ``iri`` the column values are percent-encoded."""
-        index = frame.index
-        values = pd.Series("", index=index, dtype=object)
-        missing = pd.Series(False, index=index)
-        missing_column = pd.Series(None, index=index, dtype=object)
+        size = len(frame)
+        pieces: list[str | np.ndarray] = []
+        missing = np.zeros(size, dtype=bool)
+        missing_column = np.full(size, None, dtype=object)
         for part in self.parts:
             if isinstance(part, str):
-                values = values + part
+                pieces.append(part)
                 continue
-            column = frame[part[0]]
-            absent = column.isna() | (column.astype(str).str.strip() == "")
-            missing_column = missing_column.where(missing_column.notna() | ~absent, part[0])
-            missing = missing | absent
-            text = lexical(column.where(~absent, ""))
-            values = values + (_encode(text) if iri else text)
-        return Rendered(values.where(~missing, None), missing, missing_column)
+            text, absent = _column_text(frame[part[0]])
+            missing_column[absent & ~missing] = part[0]
+            missing |= absent
+            pieces.append(_encode(text) if iri else text)
+        values = _concatenate(pieces, size)
+        values[missing] = None
+        index = frame.index
+        return Rendered(
+            pd.Series(values, index=index, dtype=object),
+            pd.Series(missing, index=index),
+            pd.Series(missing_column, index=index, dtype=object),
+        )
 
 
 def lexical(values: pd.Series) -> pd.Series:
@@ -108,6 +118,8 @@ def lexical(values: pd.Series) -> pd.Series:
         return pd.Series(text, index=values.index, dtype=object)
     if pd.api.types.is_string_dtype(values) and values.dtype != object:
         return values.fillna("").astype(object)  # text already: no per-value Python
+    if values.dtype == object and set(map(type, values.tolist())) <= {str}:
+        return values.astype(object)  # str objects already
     if pd.api.types.infer_dtype(values, skipna=True) in ("boolean", "mixed", "mixed-integer"):
         # factorize would merge True with 1: write each value
         return pd.Series([_text(value) for value in values], index=values.index, dtype=object)
@@ -132,7 +144,35 @@ def _float_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
 
 
-def _encode(text: pd.Series) -> pd.Series:
-    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+def _column_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each value as text (``""`` where absent) and which values are absent: NA or blank."""
+    if not _is_arrow_text(column):
+        absent = (column.isna() | (column.astype(str).str.strip() == "")).to_numpy(dtype=bool)
+        return lexical(column.where(~absent, "")).to_numpy(dtype=object), absent
+    array = pa.array(column.array)  # text already: no Python call per value
+    blank = pc.equal(pc.utf8_trim_whitespace(array), "")  # trims what str.strip trims
+    absent = pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
+    text = column.to_numpy(dtype=object, na_value="")
+    return (np.where(absent, "", text) if absent.any() else text), absent
+
+
+def _is_arrow_text(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def _concatenate(pieces: list[str | np.ndarray], size: int) -> np.ndarray:
+    """Join literal text and per-row text arrays, row by row, into a new object array."""
+    values: str | np.ndarray = ""
+    for piece in pieces:
+        values = values + piece  # str + str stays one str: one pass per column
+    return np.full(size, values, dtype=object) if isinstance(values, str) else values
+
+
+def _encode(text: np.ndarray) -> np.ndarray:
+    """Percent-encode each value, once per distinct value; unreserved text stays as it is."""
+    if _UNRESERVED.fullmatch("".join(text.tolist())):
+        return text  # quote() would change nothing
+    codes, uniques = pd.factorize(text)
     encoded = [urllib.parse.quote(str(value), safe="-._~") for value in uniques]
-    return pd.Series([encoded[code] for code in codes], index=text.index, dtype=object)
+    return np.array(encoded, dtype=object)[codes]
