@@ -196,4 +196,3 @@ def _reasons(rejects: pd.DataFrame) -> pd.DataFrame:
 
 def _quote(text: str) -> str:
     return urllib.parse.quote(str(text), safe="-._~")
-
