@@ -165,6 +165,17 @@ def test_an_event_moved_three_places_early_is_one_finding(detector: ControlFlowD
     assert finding.explanation.startswith("Filing EU happened before ")
 
 
+def test_a_running_case_is_judged_as_a_beginning(detector: ControlFlowDetector) -> None:
+    assert detector.end_activities_ == ["Launch"]
+    begun = BASE[:4]
+    assert findings_for(detector, begun) == []
+    [finding] = findings_for(detector, [BASE[0], BASE[2], BASE[1], BASE[3]])
+    assert finding.kind == "out-of-order"
+    whole = clone(detector).set_params(running_as_prefix=False).fit(event_log(noisy_history()))
+    missing = {f.activity for f in findings_for(whole, begun) if f.kind == "skipped"}
+    assert {"Production", "Launch"} <= missing
+
+
 def test_the_learned_model_is_there_for_analysts(detector: ControlFlowDetector) -> None:
     learned = detector.constraints_[detector.constraints_["learned"]]
     mandatory = set(learned.loc[learned["template"] == "existence", "activity"])

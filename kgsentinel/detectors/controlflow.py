@@ -99,9 +99,13 @@ class ControlFlowDetector(BaseEstimator):
       (a step redone by fewer than ε of its cases is not a loop);
     - ``min_cases``: the fewest cases a constraint must apply to before it is learned;
     - ``max_edits``: the most edits tried per case before the remaining broken
-      rules are reported one by one.
+      rules are reported one by one;
+    - ``running_as_prefix``: a case whose last activity is not a usual end (one
+      that ends at least half the cases having it) may still be running: it is
+      judged as a beginning, so steps that usually come later than where it
+      has got to are not reported missing.
 
-    Fitted: ``activities_``, ``dfg_``, ``constraints_`` (one row per candidate
+    Fitted: ``activities_``, ``end_activities_``, ``dfg_``, ``constraints_`` (one row per candidate
     constraint, with ``learned``), ``max_counts_``, ``support_``,
     ``transition_threshold_`` and ``loop_threshold_`` (the thresholds in use),
     ``n_cases_``.
@@ -115,12 +119,14 @@ class ControlFlowDetector(BaseEstimator):
         loop_threshold: float | None = None,
         min_cases: int = 5,
         max_edits: int = 3,
+        running_as_prefix: bool = True,
     ) -> None:
         self.support = support
         self.transition_threshold = transition_threshold
         self.loop_threshold = loop_threshold
         self.min_cases = min_cases
         self.max_edits = max_edits
+        self.running_as_prefix = running_as_prefix
 
     def fit(self, log: pd.DataFrame) -> ControlFlowDetector:
         """Learn the process (transitions, constraints, thresholds) from ``log``."""
@@ -169,6 +175,9 @@ class ControlFlowDetector(BaseEstimator):
         self.constraints_ = _with_count_rows(candidates, stats, max_counts, count_tails,
                                              self.activities_)  # fmt: skip
         cases_with = stats.weights @ stats.present
+        ending = np.bincount([int(t[-1]) for t in traces], weights=weights, minlength=n)
+        self._ends = set(np.flatnonzero(ending >= 0.5 * np.maximum(cases_with, 1)).tolist())
+        self.end_activities_ = [self.activities_[a] for a in sorted(self._ends)]
         scarce = {a: round(float(c)) for a, c in enumerate(cases_with) if c < self.min_cases}
         rare = _rare_transitions(strength, tau, list(scarce))
         self.dfg_ = _dfg(counts, strength, rare, self.activities_)
@@ -189,10 +198,26 @@ class ControlFlowDetector(BaseEstimator):
         departures: list[tuple[np.ndarray, list[_Step]]] = []
         for variant, members in variants.members():
             trace = variants.trace(variant)
-            if model.cost(trace)[0] == 0:
+            pending = self._pending(trace[-1])
+            if model.cost(trace, pending)[0] == 0:
                 continue
-            departures.append((variants.starts[members], model.explain(trace, self.max_edits)))
+            steps = model.explain(trace, self.max_edits, pending)
+            if steps:
+                departures.append((variants.starts[members], steps))
         return _findings(log, departures)
+
+    def _pending(self, last: int) -> int | None:
+        """For a case that may still run (its last activity no usual end): what may yet come.
+
+        A bit mask of the activities that usually come later than ``last``; None
+        for a finished case (or when running cases are judged whole).
+        """
+        if not self.running_as_prefix or last in self._ends:
+            return None
+        if last >= len(self._places):
+            return 0
+        later = np.flatnonzero(self._places > self._places[last])
+        return sum(1 << int(a) for a in later)
 
     def _encode(self, activities: pd.Series) -> tuple[np.ndarray, _Model]:
         """Activity codes, and the model extended with the activities it has never seen."""
@@ -214,11 +239,12 @@ class ControlFlowDetector(BaseEstimator):
             raise ValueError("this ControlFlowDetector is not fitted yet; call fit(log) first")
         codes, model = self._encode(pd.Series(list(activities), dtype=object))
         trace = codes.tolist()
-        if model.cost(trace)[0] == 0:
+        pending = self._pending(trace[-1]) if trace else None
+        if model.cost(trace, pending)[0] == 0:
             return []
         return [{"kind": s.kind, "activity": s.activity, "position": s.position,
                  "explanation": s.explanation, "score": s.score}
-                for s in model.explain(trace, self.max_edits)]  # fmt: skip
+                for s in model.explain(trace, self.max_edits, pending)]  # fmt: skip
 
 
 def _findings(log: pd.DataFrame, departures: list[tuple[np.ndarray, list[_Step]]]) -> list[Finding]:
@@ -722,8 +748,12 @@ class _Model:
 
     # -- checking ------------------------------------------------------------------------------
 
-    def cost(self, trace: Sequence[int]) -> tuple[int, float]:
-        """How many rules ``trace`` breaks, and its negative log-likelihood (for ties)."""
+    def cost(self, trace: Sequence[int], pending: int | None = None) -> tuple[int, float]:
+        """How many rules ``trace`` breaks, and its negative log-likelihood (for ties).
+
+        ``pending`` (a bit mask of activities) judges ``trace`` as the beginning
+        of a case: those activities may still come, and so may its end.
+        """
         n, rare, nll, before = self.n, self.rare, self.nll, self.before
         broken = 0
         surprise = 0.0
@@ -742,18 +772,22 @@ class _Model:
                     seen |= bit
             counts[x] += 1
             prev = x
-        broken += rare[prev][n + 1] + (self.mandatory & ~seen).bit_count()
-        surprise += nll[prev][n + 1]
+        if pending is None:
+            broken += rare[prev][n + 1]
+            surprise += nll[prev][n + 1]
+        waiting = ~(pending or 0)
+        broken += (self.mandatory & ~seen & waiting).bit_count()
         later = _later_masks(trace, n)
         required, after, max_count = self.required, self.after, self.max_count
         for x, i in firsts:
-            broken += (required[x] & ~seen).bit_count() + (after[x] & ~later[i + 1]).bit_count()
+            broken += (required[x] & ~seen & waiting).bit_count()
+            broken += (after[x] & ~later[i + 1] & waiting).bit_count()
             if counts[x] > max_count[x]:
                 broken += counts[x] - max_count[x]
         return broken, surprise
 
-    def violations(self, trace: Sequence[int]) -> list[_Violation]:
-        """Each rule ``trace`` breaks, with where."""
+    def violations(self, trace: Sequence[int], pending: int | None = None) -> list[_Violation]:
+        """Each rule ``trace`` breaks, with where (``pending``: as in ``cost``)."""
         n, rare = self.n, self.rare
         found: list[_Violation] = []
         prev = n
@@ -771,15 +805,17 @@ class _Model:
                     seen |= 1 << x
                 counts[x] += 1
             prev = x
-        if rare[prev][n + 1]:
+        if rare[prev][n + 1] and pending is None:
             found.append(_Violation("transition", prev, n + 1, len(trace)))
-        found.extend(_Violation("existence", a, -1, -1) for a in _bits(self.mandatory & ~seen))
+        waiting = ~(pending or 0)
+        found.extend(_Violation("existence", a, -1, -1)
+                     for a in _bits(self.mandatory & ~seen & waiting))  # fmt: skip
         later = _later_masks(trace, n)
         for x, i in firsts.items():
             found.extend(_Violation("responded-existence", x, b, i)
-                         for b in _bits(self.required[x] & ~seen))  # fmt: skip
+                         for b in _bits(self.required[x] & ~seen & waiting))  # fmt: skip
             found.extend(_Violation("response", x, b, i)
-                         for b in _bits(self.after[x] & ~later[i + 1]))  # fmt: skip
+                         for b in _bits(self.after[x] & ~later[i + 1] & waiting))  # fmt: skip
             if counts[x] > self.max_count[x]:
                 found.append(_Violation("max-count", x, counts[x], i))
         return found
@@ -800,20 +836,22 @@ class _Model:
 
     # -- repair --------------------------------------------------------------------------------
 
-    def explain(self, trace: Sequence[int], max_edits: int) -> list[_Step]:
+    def explain(
+        self, trace: Sequence[int], max_edits: int, pending: int | None = None
+    ) -> list[_Step]:
         """The steps of ``trace`` that depart from the process, as few as explain it."""
         current = list(trace)
         origin: list[int] = list(range(len(trace)))
-        broken = self.violations(current)
-        cost = self.cost(current)[0]
+        broken = self.violations(current, pending)
+        cost = self.cost(current, pending)[0]
         steps: list[_Step] = []
         while broken and len(steps) < max_edits:
-            best = self._best_edit(current, broken)
+            best = self._best_edit(current, broken, pending)
             if best is None or best[1][0] >= cost:
                 break
             edit, (cost, _) = best
             after = edit.apply(current)
-            still = self.violations(after)
+            still = self.violations(after, pending)
             steps.append(self._describe(edit, current, origin, _resolved(broken, still)))
             origin = edit.apply(origin, filler=_NO_EVENT)
             current, broken = after, still
@@ -821,7 +859,7 @@ class _Model:
         return steps
 
     def _best_edit(
-        self, trace: list[int], broken: list[_Violation]
+        self, trace: list[int], broken: list[_Violation], pending: int | None
     ) -> tuple[_Edit, tuple[int, float]] | None:
         """The candidate edit leaving the fewest broken rules (then the likeliest trace).
 
@@ -832,7 +870,7 @@ class _Model:
         best: tuple[_Edit, tuple[int, float]] | None = None
         surprise = math.log(self.n + 1)  # an inserted event could have been any activity
         for _, edit in ranked[:_TRIES]:
-            broken_after, likelihood = self.cost(edit.apply(trace))
+            broken_after, likelihood = self.cost(edit.apply(trace), pending)
             cost = (broken_after, likelihood + (surprise if edit.kind == "delete" else 0.0))
             if best is None or cost < best[1]:
                 best = (edit, cost)
@@ -1043,6 +1081,9 @@ class _Model:
                              score, evidence, key=f"{first}|{then}")  # fmt: skip
             else:
                 p, q = v.a, v.b
+                ends = [i for i in (v.position - 1, v.position) if 0 <= i < len(trace)]
+                if any(origin[i] == _NO_EVENT for i in ends):
+                    continue  # a transition to or from a step the repair added
                 at = v.position if q != self.n + 1 else v.position - 1
                 name = self._name(trace[at]) if 0 <= at < len(trace) else self._name(q)
                 text = (
