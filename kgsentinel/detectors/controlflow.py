@@ -9,17 +9,28 @@ occurs then B occurs" (responded existence), A's first occurrence before B's
 
 A case departs from the process when it has a rare transition or breaks a
 learned constraint. The detector then looks for the fewest edits that make the
-case normal again (remove an event, add a missing step, move an event) and
+case normal again (remove an event, add a missing step, move an event; ties go
+to the likeliest repaired case under the directly-follows probabilities) and
 reports each edit as one finding: a removed event is an inserted (or repeated)
 step, an added one a skipped step, a moved one an out-of-order step. So one
-changed step gives one finding, not a cascade of broken rules.
+changed step gives one finding, not a cascade of broken rules. Cases are
+checked once per distinct sequence of activities, which keeps a million
+events to seconds.
 
 Thresholds come from the data. A constraint is learned when at most ε of the
 cases it applies to break it; ε sits in the widest gap of the observed violation
 rates (noise is rare, real alternatives are not). A transition is rare when its
-strength (its count over the geometric mean of its ends' counts) falls in the
-widest gap below the usual ones, so common parallel interleavings, choices and
-loops stay normal.
+strength (its count over the geometric mean of its ends' counts, each end
+counted as if seen in 1% more cases) falls in the widest gap below the usual
+ones, so common parallel interleavings, choices and loops stay normal. Doing a
+step once more than usual is a repetition unless enough of the cases doing it
+that often go on to do it again (a loop). When the data shows no gap, the
+thresholds leave at most a tenth of the cases departing.
+
+Real logs need three more things. Events of a case logged at one time are read
+in the order their activities usually come. An activity seen in fewer than
+``min_cases`` cases is not a step of the process. A case whose last activity
+is not a usual end may still be running: it is judged as a beginning.
 
 Example:
     >>> import pandas as pd
@@ -63,25 +74,23 @@ END = "■"
 _OFFSET = 0x100
 #: where an added step sits in the list of original event positions
 _NO_EVENT = -1
-#: the gap search looks for violation rates and transition strengths up to these
-_EPSILON_RANGE = (0.002, 0.15)
-_EPSILON_FALLBACK = 0.02
+#: where the gap search looks for ε, transition strengths and loop ratios, and the
+#: values used when there is no gap
+_EPSILON_RANGE, _EPSILON_FALLBACK = (0.002, 0.15), 0.02
+_STRENGTH_RANGE, _STRENGTH_FALLBACK = (0.0005, 0.06), 0.01
+_RATIO_RANGE, _RATIO_FALLBACK = (0.002, 0.05), 0.01
+#: a gap counts when the values on either side differ by this factor
+_GAP_RATIO = 2.0
 #: violation rates are told apart from this many violating cases up
 _FEW = 3
-_STRENGTH_RANGE = (0.0005, 0.06)
-_STRENGTH_FALLBACK = 0.01
-_RATIO_RANGE = (0.002, 0.05)
 #: with no gap in the data, thresholds leave at most this share of the cases departing
 _DEPARTING = 0.1
+#: transition strength: each activity counts as if seen in this share of the cases more
+_PRIOR_SHARE = 0.01
 #: the repair checks this many of its most promising edits in full, per step
 _TRIES = 48
 #: an event is moved back by at most this many places
 _MOVES = 8
-#: transition strength: each activity counts as if seen in this share of the cases more
-_PRIOR_SHARE = 0.01
-_RATIO_FALLBACK = 0.01
-#: a gap counts when the values on either side differ by this factor
-_GAP_RATIO = 2.0
 
 
 class ControlFlowDetector(BaseEstimator):
@@ -97,7 +106,8 @@ class ControlFlowDetector(BaseEstimator):
       go on to do it again for k + 1 times to stay usual (a loop thins out
       gradually); automatic: the widest gap in those shares, and at least ε
       (a step redone by fewer than ε of its cases is not a loop);
-    - ``min_cases``: the fewest cases a constraint must apply to before it is learned;
+    - ``min_cases``: the fewest cases a constraint must apply to before it is
+      learned, and an activity must occur in to be a step of the process;
     - ``max_edits``: the most edits tried per case before the remaining broken
       rules are reported one by one;
     - ``running_as_prefix``: a case whose last activity is not a usual end (one
@@ -105,8 +115,8 @@ class ControlFlowDetector(BaseEstimator):
       judged as a beginning, so steps that usually come later than where it
       has got to are not reported missing.
 
-    Fitted: ``activities_``, ``end_activities_``, ``dfg_``, ``constraints_`` (one row per candidate
-    constraint, with ``learned``), ``max_counts_``, ``support_``,
+    Fitted: ``activities_``, ``end_activities_``, ``dfg_``, ``constraints_``
+    (one row per candidate constraint, with ``learned``), ``max_counts_``, ``support_``,
     ``transition_threshold_`` and ``loop_threshold_`` (the thresholds in use),
     ``n_cases_``.
     """
