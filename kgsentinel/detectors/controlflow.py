@@ -104,8 +104,8 @@ class ControlFlowDetector(BaseEstimator):
       transition is rare;
     - ``loop_threshold``: the share of the cases doing a step k times that must
       go on to do it again for k + 1 times to stay usual (a loop thins out
-      gradually); automatic: the widest gap in those shares, and at least ε
-      (a step redone by fewer than ε of its cases is not a loop);
+      gradually); automatic: in the widest gap of those shares (a repeated
+      step is redone far more rarely than a loop);
     - ``min_cases``: the fewest cases a constraint must apply to before it is
       learned, and an activity must occur in to be a step of the process;
     - ``max_edits``: the most edits tried per case before the remaining broken
@@ -175,7 +175,7 @@ class ControlFlowDetector(BaseEstimator):
         shares = _count_shares(stats)
         ratio = self.loop_threshold
         if ratio is None:
-            ratio = max(_gap_cut(_again_ratios(shares), _RATIO_RANGE) or _RATIO_FALLBACK, epsilon)
+            ratio = _gap_cut(_again_ratios(shares), _RATIO_RANGE) or _RATIO_FALLBACK
         self.loop_threshold_ = float(ratio)
         max_counts, count_tails = _max_counts(shares, ratio)
         self.max_counts_ = pd.Series(max_counts, index=self.activities_, name="max_count")
