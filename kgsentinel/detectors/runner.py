@@ -69,6 +69,8 @@ PROVENANCE_GRAPH = graph_iri("provenance")
 GRAPH_KINDS = ("sparql", "shacl")
 #: past this share of changed events, an incremental run reads the whole log again
 FULL_READ_SHARE = 0.25
+#: once the log has grown by this share since a detector learned, it learns again
+REFIT_GROWTH = 0.1
 Progress = Callable[[str], None]
 _SIGNATURES = (
     f"PREFIX kgs: <{KGS}>\n"
@@ -266,6 +268,45 @@ class _History:
     def _seen_path(self, detector: str) -> Path:
         return self.folder / f"seen-{detector}.parquet"
 
+    def fitted(self, spec: DetectorSpec, events: int) -> Any:
+        """What ``spec``'s detector learned last, if it still fits this log and configuration."""
+        from kgsentinel.detectors.state import load_fitted
+
+        saved = load_fitted(self._fitted_path(spec.name))
+        if saved is None:
+            return None
+        detector, meta = saved
+        same = meta.get("config") == _fingerprint_config(spec)
+        if not same or events > (1 + REFIT_GROWTH) * int(meta.get("events", 0)):
+            return None
+        return detector
+
+    def save_fitted(self, spec: DetectorSpec, detector: Any, events: int) -> None:
+        """Keep what ``spec``'s detector learned from a log of ``events`` events.
+
+        A detector of another package cannot be saved (only kgsentinel's and
+        scikit-learn's classes are rebuilt): it learns again in every run.
+        """
+        from kgsentinel.detectors.state import save_fitted
+
+        meta = {"config": _fingerprint_config(spec), "events": events}
+        try:
+            save_fitted(detector, self._fitted_path(spec.name), meta=meta)
+        except TypeError:
+            self._fitted_path(spec.name).unlink(missing_ok=True)
+
+    def _fitted_path(self, detector: str) -> Path:
+        return self.folder / f"fitted-{detector}.json"
+
+
+def _fingerprint_config(spec: DetectorSpec) -> str:
+    """What a saved detector must match: its kind, parameters and kgsentinel's version."""
+    import json
+
+    from kgsentinel import __version__
+
+    return json.dumps([spec.kind, spec.params, __version__], sort_keys=True, default=str)
+
 
 def _share(cases: list[str], signatures: pd.DataFrame) -> float:
     """The share of all events that belong to ``cases``."""
@@ -298,7 +339,12 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 def _run_log_detector(
     workspace: Workspace, spec: DetectorSpec, detector: Any, history: _History, *, full: bool
 ) -> DetectorReport:
-    """Learn from the whole log; look for anomalies in the cases the detector has not seen."""
+    """Look for anomalies in the cases the detector has not seen, with what it learned.
+
+    It learns from the whole log in a full run, and again once the log has grown
+    by :data:`REFIT_GROWTH` since; in between, incremental runs reuse what it
+    learned last (saved without pickle, see :mod:`.state`).
+    """
     started = _now()
     cases, incremental = history.to_examine(spec.name, full=full)
     examined = set(cases)
@@ -306,8 +352,11 @@ def _run_log_detector(
     findings: list[Finding] = []
     in_scope = log[log["case"].isin(examined)]
     if len(in_scope):
-        detector.fit(log)
-        findings = detector.findings(in_scope)
+        fitted = history.fitted(spec, len(log)) if incremental else None
+        if fitted is None:
+            fitted = detector.fit(log)
+            history.save_fitted(spec, fitted, len(log))
+        findings = fitted.findings(in_scope)
     scope = examined | set(in_scope["event"])
     case_of = dict(zip(in_scope["event"], in_scope["case"], strict=True))
     report = _record(workspace, spec, findings, started, scope, len(examined), incremental, case_of)
