@@ -3,6 +3,7 @@ variety (choices, parallel steps, an optional step, a loop) never flagged."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pandas as pd
@@ -174,6 +175,52 @@ def test_a_running_case_is_judged_as_a_beginning(detector: ControlFlowDetector) 
     whole = clone(detector).set_params(running_as_prefix=False).fit(event_log(noisy_history()))
     missing = {f.activity for f in findings_for(whole, begun) if f.kind == "skipped"}
     assert {"Production", "Launch"} <= missing
+
+
+def test_a_case_that_reached_its_end_is_judged_whole(detector: ControlFlowDetector) -> None:
+    # it stops at Market test, no usual end, but it has been launched: not a running case
+    trace = ["Brief", "Formulation", "Stability test", "Safety assessment", "Artwork",
+             "Filing EU", "Launch", "Market test"]  # fmt: skip
+    skipped = [f for f in findings_for(detector, trace) if f.kind == "skipped"]
+    assert [f.explanation for f in skipped] == ["Production skipped between Filing EU and Launch"]
+
+
+def test_a_step_is_reported_only_when_mending_it_makes_the_case_much_likelier() -> None:
+    history = event_log(noisy_history())
+    usual = ControlFlowDetector().fit(history)
+    assert usual.min_gain_ == pytest.approx(math.log(9))
+    swapped = [*BASE[:-2], "Launch", "Production"]
+    [finding] = findings_for(usual, swapped)
+    gain = next(e for e in finding.evidence if e.label == "log-likelihood gain of the repair")
+    assert gain.observed >= gain.expected == round(usual.min_gain_, 3)
+    demanding = ControlFlowDetector(min_gain=gain.observed + 1).fit(history)
+    assert findings_for(demanding, swapped) == []
+    # a missing mandatory step or one step too many is judged on its rule, which transition
+    # likelihoods cannot see: Artwork and Safety assessment come in either order
+    [skipped] = findings_for(demanding, [step for step in BASE if step != "Artwork"])
+    assert skipped.explanation == "Artwork skipped between Safety assessment and Filing EU"
+    [repeated] = findings_for(demanding, [*BASE[:-1], "Production", "Launch"])
+    assert repeated.kind == "repeated"
+
+
+def test_an_activity_with_no_usual_place_is_not_a_step_of_the_process() -> None:
+    draw = random.Random(7)
+    history = noisy_history()
+    overridden = {}
+    for n in range(5, 400, 45):  # nine cases, each at a different place
+        trace = history[n]
+        trace.insert(draw.randrange(1, len(trace)), "Manual override")
+        overridden[f"c{n}"] = trace
+    for n in range(7, 400, 50):  # eight cases, always just before Launch: rare but in place
+        history[n].insert(history[n].index("Launch"), "Recall check")
+    log = event_log(history)
+    found = ControlFlowDetector().fit(log).findings(log)
+    override = [f for f in found if f.activity == "Manual override"]
+    assert {f.case_id for f in override} == set(overridden)
+    assert all(f.kind == "inserted" and 0.5 <= f.score <= 1.0 for f in override)
+    assert all(f.explanation.endswith("(Manual override has no usual place in this process)")
+               for f in override)  # fmt: skip
+    assert not [f for f in found if f.activity == "Recall check"]
 
 
 def test_the_learned_model_is_there_for_analysts(detector: ControlFlowDetector) -> None:

@@ -27,10 +27,20 @@ step once more than usual is a repetition unless enough of the cases doing it
 that often go on to do it again (a loop). When the data shows no gap, the
 thresholds leave at most a tenth of the cases departing.
 
+A repaired step is reported only when the repair makes its case at least 9
+times likelier under the directly-follows probabilities (a log-likelihood gain
+of ln 9: the odds against a case departing when at most a tenth do). In a
+loosely structured process most cases take a path of their own, and a rare
+transition there is often as well explained by the case's own path as by any
+repair: such a step is left alone. A missing mandatory step or a step done too
+often is judged on its rule alone, since transitions cannot count steps.
+
 Real logs need three more things. Events of a case logged at one time are read
 in the order their activities usually come. An activity seen in fewer than
-``min_cases`` cases is not a step of the process. A case whose last activity
-is not a usual end may still be running: it is judged as a beginning.
+``min_cases`` cases, or with no usual place (no strong transition and no step
+it follows or precedes in half its occurrences: met here and there between
+different steps), is not a step of the process. A case that has not reached a
+usual end may still be running: it is judged as a beginning.
 
 Example:
     >>> import pandas as pd
@@ -91,6 +101,12 @@ _PRIOR_SHARE = 0.01
 _TRIES = 48
 #: an event is moved back by at most this many places
 _MOVES = 8
+#: rules on how many times a step happens, which directly-follows likelihoods cannot see: a
+#: repair that mends one is reported whatever its gain in likelihood
+_COUNTED = ("existence", "max-count")
+#: a repair must make its case this much likelier (log-likelihood) for its step to be reported:
+#: the odds against a case departing when at most ``_DEPARTING`` of the cases do
+_MIN_GAIN = math.log((1.0 - _DEPARTING) / _DEPARTING)
 
 
 class ControlFlowDetector(BaseEstimator):
@@ -110,15 +126,21 @@ class ControlFlowDetector(BaseEstimator):
       learned, and an activity must occur in to be a step of the process;
     - ``max_edits``: the most edits tried per case before the remaining broken
       rules are reported one by one;
+    - ``min_gain``: the least log-likelihood gain (under the directly-follows
+      probabilities) that mending a step must bring its case for the step to
+      be reported; automatic: the log odds against a case departing when at
+      most a tenth of the cases do, ln 9, so a rare step that the case's own
+      path explains about as well as the repair is left alone;
     - ``running_as_prefix``: a case whose last activity is not a usual end (one
-      that ends at least half the cases having it) may still be running: it is
-      judged as a beginning, so steps that usually come later than where it
-      has got to are not reported missing.
+      that ends at least half the cases having it), and that has not passed
+      one, may still be running: it is judged as a beginning, so steps that
+      usually come later than where it has got to are not reported missing.
+      A case that has passed a usual end is judged whole, whatever came after.
 
     Fitted: ``activities_``, ``end_activities_``, ``dfg_``, ``constraints_``
     (one row per candidate constraint, with ``learned``), ``max_counts_``, ``support_``,
-    ``transition_threshold_`` and ``loop_threshold_`` (the thresholds in use),
-    ``n_cases_``.
+    ``transition_threshold_``, ``loop_threshold_`` and ``min_gain_`` (the thresholds in
+    use), ``n_cases_``.
     """
 
     def __init__(
@@ -129,6 +151,7 @@ class ControlFlowDetector(BaseEstimator):
         loop_threshold: float | None = None,
         min_cases: int = 5,
         max_edits: int = 3,
+        min_gain: float | None = None,
         running_as_prefix: bool = True,
     ) -> None:
         self.support = support
@@ -136,6 +159,7 @@ class ControlFlowDetector(BaseEstimator):
         self.loop_threshold = loop_threshold
         self.min_cases = min_cases
         self.max_edits = max_edits
+        self.min_gain = min_gain
         self.running_as_prefix = running_as_prefix
 
     def fit(self, log: pd.DataFrame) -> ControlFlowDetector:
@@ -189,10 +213,16 @@ class ControlFlowDetector(BaseEstimator):
         self._ends = set(np.flatnonzero(ending >= 0.5 * np.maximum(cases_with, 1)).tolist())
         self.end_activities_ = [self.activities_[a] for a in sorted(self._ends)]
         scarce = {a: round(float(c)) for a, c in enumerate(cases_with) if c < self.min_cases}
-        rare = _rare_transitions(strength, tau, list(scarce))
+        placeless = {a: best for a, best in _placeless(counts, strength, tau, n).items()
+                     if a not in scarce}  # fmt: skip
+        rare = _rare_transitions(strength, tau, [*scarce, *placeless])
         self.dfg_ = _dfg(counts, strength, rare, self.activities_)
         self._model = _Model.build(self.activities_, counts, strength, rare, tau, epsilon,
                                    self.constraints_, count_tails, scarce)  # fmt: skip
+        self._model.placeless = placeless
+        self._model.min_cases = self.min_cases
+        self.min_gain_ = float(_MIN_GAIN if self.min_gain is None else self.min_gain)
+        self._model.min_gain = self.min_gain_
         return self
 
     def findings(self, log: pd.DataFrame) -> list[Finding]:
@@ -208,7 +238,7 @@ class ControlFlowDetector(BaseEstimator):
         departures: list[tuple[np.ndarray, list[_Step]]] = []
         for variant, members in variants.members():
             trace = variants.trace(variant)
-            pending = self._pending(trace[-1])
+            pending = self._pending(trace)
             if model.cost(trace, pending)[0] == 0:
                 continue
             steps = model.explain(trace, self.max_edits, pending)
@@ -216,14 +246,15 @@ class ControlFlowDetector(BaseEstimator):
                 departures.append((variants.starts[members], steps))
         return _findings(log, departures)
 
-    def _pending(self, last: int) -> int | None:
-        """For a case that may still run (its last activity no usual end): what may yet come.
+    def _pending(self, trace: Sequence[int]) -> int | None:
+        """For a case that may still run (it has not reached a usual end): what may yet come.
 
-        A bit mask of the activities that usually come later than ``last``; None
-        for a finished case (or when running cases are judged whole).
+        A bit mask of the activities that usually come later than its last one;
+        None for a finished case (or when running cases are judged whole).
         """
-        if not self.running_as_prefix or last in self._ends:
+        if not self.running_as_prefix or not self._ends.isdisjoint(trace):
             return None
+        last = trace[-1]
         if last >= len(self._places):
             return 0
         later = np.flatnonzero(self._places > self._places[last])
@@ -249,7 +280,7 @@ class ControlFlowDetector(BaseEstimator):
             raise ValueError("this ControlFlowDetector is not fitted yet; call fit(log) first")
         codes, model = self._encode(pd.Series(list(activities), dtype=object))
         trace = codes.tolist()
-        pending = self._pending(trace[-1]) if trace else None
+        pending = self._pending(trace) if trace else None
         if model.cost(trace, pending)[0] == 0:
             return []
         return [{"kind": s.kind, "activity": s.activity, "position": s.position,
@@ -615,11 +646,39 @@ def _with_count_rows(
     return frame[columns].reset_index(drop=True)
 
 
+def _placeless(counts: np.ndarray, strength: np.ndarray, tau: float, n: int) -> dict[int, float]:
+    """Activities with no usual place: met here and there, each time between different steps.
+
+    A step of the process, however rare, has neighbours it goes with: a
+    transition into or out of it seen more than once and at least
+    ``_GAP_RATIO`` times ``tau`` strong, or a step that precedes or follows it
+    in at least half its occurrences. An activity with neither has no place.
+    Returns each such activity with the strength of its strongest transition
+    seen more than once.
+
+    Example:
+        >>> counts = np.full((5, 5), 3.0)  # activity 1 comes after and before anything
+        >>> strength = np.full((5, 5), 0.5)
+        >>> strength[1, :] = strength[:, 1] = 0.015
+        >>> _placeless(counts, strength, 0.01, 2)
+        {1: 0.015}
+    """
+    core = counts[: n + 2, : n + 2]
+    into, out = core[:, :n], core[:n, :]
+    share_in = into.max(axis=0) / np.maximum(into.sum(axis=0), 1)
+    share_out = out.max(axis=1) / np.maximum(out.sum(axis=1), 1)
+    usual = np.where(core > 1, strength[: n + 2, : n + 2], 0.0)
+    best = np.maximum(usual[:n, :].max(axis=1), usual[:, :n].max(axis=0))
+    scattered = (np.maximum(share_in, share_out) < 0.5) & (best < _GAP_RATIO * tau)
+    return {int(a): float(best[a]) for a in np.flatnonzero(scattered)}
+
+
 def _rare_transitions(strength: np.ndarray, tau: float, scarce: list[int]) -> np.ndarray:
     """Which transitions are rare: weaker than ``tau``, or to or from a scarce or unknown step.
 
-    An activity seen in fewer than ``min_cases`` cases is not a step of the
-    learned process: whatever it follows or precedes is unusual.
+    An activity seen in fewer than ``min_cases`` cases, or with no usual place
+    (``_placeless``), is not a step of the learned process: whatever it
+    follows or precedes is unusual.
     """
     rare = strength < tau
     unknown = strength.shape[0] - 1
@@ -678,6 +737,12 @@ class _Model:
     #: activities seen in too few cases to be steps of the process, with their number of cases
     scarce: dict[int, int] = field(default_factory=dict)
     bridges: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    #: the least log-likelihood gain a repair must bring for its step to be reported
+    min_gain: float = 0.0
+    #: activities with no usual place in the process, with their strongest transition
+    placeless: dict[int, float] = field(default_factory=dict)
+    #: an activity in fewer cases than this is not a step of the process
+    min_cases: int = 5
 
     @property
     def start(self) -> int:
@@ -834,7 +899,8 @@ class _Model:
         """0.5 at the threshold, toward 1 the rarer what the trace did."""
         if violation.template == "transition":
             rarity = float(self.strength[violation.a, violation.b])
-            return self.tau / (self.tau + rarity)
+            return max(self.tau / (self.tau + rarity), self._outsider(violation.a),
+                       self._outsider(violation.b))  # fmt: skip
         if violation.template == "max-count":
             tail = self.tails[violation.a]
             rarity = float(tail[violation.b]) if violation.b < len(tail) else 0.0
@@ -843,6 +909,22 @@ class _Model:
                 (violation.template, violation.a, violation.b if violation.b >= 0 else -1), 1.0
             )
         return self.epsilon / (self.epsilon + rarity) if self.epsilon > 0 else 1.0
+
+    def _outsider(self, x: int) -> float:
+        """How surely ``x`` is no step of the process: 0.5 at the threshold, 0 for a step.
+
+        An activity never seen in fitting scores 1; one seen in ``cases`` of
+        fewer than ``min_cases`` cases, ``min_cases / (min_cases + cases)``; one
+        with no usual place, by how far its strongest transition falls short.
+        """
+        if x >= self.unknown:
+            return 1.0
+        if x in self.scarce:
+            return self.min_cases / (self.min_cases + self.scarce[x])
+        if x in self.placeless:
+            usual = _GAP_RATIO * self.tau
+            return usual / (usual + self.placeless[x])
+        return 0.0
 
     # -- repair --------------------------------------------------------------------------------
 
@@ -855,16 +937,27 @@ class _Model:
         broken = self.violations(current, pending)
         cost = self.cost(current, pending)[0]
         steps: list[_Step] = []
-        while broken and len(steps) < max_edits:
+        edits = 0
+        while broken and edits < max_edits:
             best = self._best_edit(current, broken, pending)
             if best is None or best[1][0] >= cost:
                 break
             edit, (cost, _) = best
+            edits += 1
             after = edit.apply(current)
             still = self.violations(after, pending)
-            steps.append(self._describe(edit, current, origin, _resolved(broken, still)))
+            gain = self.cost(current, pending)[1] - self.cost(after, pending)[1]
+            resolved = _resolved(broken, still)
+            if gain >= self.min_gain or any(v.template in _COUNTED for v in resolved):
+                step = self._describe(edit, current, origin, resolved)
+                step.evidence.append(Evidence(label="log-likelihood gain of the repair",
+                                              expected=round(self.min_gain, 3),
+                                              observed=round(gain, 3)))  # fmt: skip
+                steps.append(step)
             origin = edit.apply(origin, filler=_NO_EVENT)
             current, broken = after, still
+        if not steps:  # a rare transition no edit mends well is the case's own path
+            broken = [v for v in broken if v.template != "transition"]
         steps.extend(self._residual(current, origin, broken))
         return steps
 
@@ -1024,6 +1117,8 @@ class _Model:
         if x in self.scarce:
             cases = self.scarce[x]
             return f" ({self._name(x)} happened in only {cases} case{'s' * (cases != 1)})"
+        if x in self.placeless:
+            return f" ({self._name(x)} has no usual place in this process)"
         if self.rare[p][x] and p != self.n:
             share = float(self.probability[p, x])
             return f" ({_share(share)} of {self._name(p)} steps go on to {self._name(x)})"
