@@ -128,6 +128,21 @@ def test_a_resource_linked_to_far_more_activities_than_others_is_a_hub() -> None
     assert LinkDetector(hub_ratio=20).fit(log).findings(log) == []
 
 
+def test_links_whose_ends_are_all_too_new_to_judge_are_skipped() -> None:
+    # each customer is seen in three cases: no customer-product link can be judged, while
+    # the resource-activity links (left to the resource detector) are well established
+    rows = [(f"C{c:03d}", step, f"{step}-{c % 3}", f"K{c // 3:03d}", f"P{c % 50:02d}")
+            for c in range(300) for step in ("Order", "Ship")]  # fmt: skip
+    table = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "customer", "product"])
+    table["timestamp"] = pd.Timestamp("2026-01-01", tz="UTC")
+    log = as_event_log(table)
+    detector = LinkDetector().fit(log)
+    assert detector.entities_ == ["attr:customer", "attr:product"]
+    assert ("customer", "product") in set(detector.edges_.index.droplevel([1, 3]))
+    assert not detector.sources_.loc["customer", "established"].any()
+    assert detector.findings(log) == []
+
+
 def test_rare_resource_links_are_left_to_the_resource_detector(table: pd.DataFrame) -> None:
     changed = table.copy()
     changed.loc[(changed["case_id"] == "C0100") & (changed["activity"] == "Launch"),

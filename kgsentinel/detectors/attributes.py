@@ -1,18 +1,21 @@
 """Who did a step and with which values: resources and attribute values unusual for an activity.
 
 :class:`ResourceDetector` learns the pool of resources of each activity and
-flags events done by a resource that rarely or never does that activity.
+flags events done by a resource that (almost) never does that activity, where the
+activity's pool is well established: the resources that do it often do nearly all
+of it, so those that seldom do it hold only a small **tail** of its cases
+(:func:`tail_shares`, :func:`tail_allowance`).
 :class:`ValueDetector` learns, per activity, the usual range of each numeric
 attribute and the usual categories of each categorical one, and flags events
 whose value is far from them.
 
-Both learn **pools** the same way (:func:`learn_pools`): the values seen for a
-group (the resources of an activity, the categories of an attribute), sorted by
-share, split at the largest drop in share when that drop is steep (at least
-``min_gap`` times) and the values below it are few (at most ``1 - coverage`` of
-the group). Values below the split are rare; with no such drop, a value is rare
-when it is ``min_gap`` times rarer than the rarest usual one (so a value never
-seen is rare). Groups with too little history are not judged.
+Categories (and the links of :mod:`~kgsentinel.detectors.structure`) are learned as
+**pools** (:func:`learn_pools`): the values seen for a group, sorted by share, split
+at the largest drop in share when that drop is steep (at least ``min_gap`` times)
+and the values below it are few (at most ``1 - coverage`` of the group). Values
+below the split are rare; with no such drop, a value is rare when it is ``min_gap``
+times rarer than the rarest usual one (so a value never seen is rare). Groups with
+too little history are not judged.
 
 Example:
     >>> import pandas as pd
@@ -41,9 +44,12 @@ __all__ = [
     "ValueDetector",
     "beyond_score",
     "format_number",
+    "join_known",
     "learn_pools",
     "rarity_score",
     "robust_scale",
+    "tail_allowance",
+    "tail_shares",
     "z_fence",
 ]
 
@@ -56,7 +62,11 @@ _Z_FLOOR = 4.0
 _FENCE_IQRS = 3.5
 #: and, with enough values, at least this many times the |z| of this quantile
 _TAIL_FACTOR, _TAIL_QUANTILE, _TAIL_VALUES = 1.6, 0.98, 300
+#: each side of the median has its own fence where both have at least this many values
+_SIDE_VALUES = 1000
 _USUAL_SHOWN = 3
+#: numbers with at least this many distinct values for an activity are judged as numbers
+_MIN_DISTINCT = 5
 
 
 # -- shared learning and scoring ------------------------------------------------------
@@ -124,23 +134,33 @@ def robust_scale(deviations: pd.Series, groups: Sequence[pd.Series] | None = Non
 
 
 def z_fence(z: pd.Series, groups: Sequence[pd.Series]) -> pd.Series:
-    """The automatic threshold on robust |z| per group, from the group's own spread.
+    """The automatic threshold on robust |z| per group (and side), from its own spread.
 
     The larger of Q3 + 3.5 IQR of |z| and, in groups of at least 300 values,
-    1.6 × the 98th percentile of |z|, and at least 4. The quantiles are those of
-    the values that differ from the median (all of them, for continuous data; the
-    spread part, where a default value dominates). For normal data this is about
-    4.1 (five values in 100,000 beyond it); tails heavier than normal raise the
-    second term, so the normal variety of real measurements is not flagged. One
-    value per row.
+    1.6 × the 98th percentile of |z|, and at least 4. The quantiles are those of the
+    values that differ from the median (all of them, for continuous data; the spread
+    part, where a default value dominates). Where both sides of the median have at least
+    1,000 of them (enough that a few extremes do not set a side's fence), each side has
+    its own fence: real measurements are often skewed, and a long tail on one side says
+    nothing about the other. For normal data this is about 4.1 (five values in 100,000
+    beyond it); tails heavier than normal raise the second term, so the normal variety
+    of real measurements is not flagged. One value per row.
 
     Example:
         >>> z = pd.Series([0.0] * 70 + [i / 10 for i in range(1, 31)])
-        >>> float(z_fence(z, [pd.Series(["g"] * 100)]).iloc[0])
+        >>> float(z_fence(z, [pd.Series(["g"] * 100)]).iloc[-1])
         7.35
+        >>> z = pd.Series([i / 400 for i in range(1, 1201)] + [-0.5] * 1200)
+        >>> fence = z_fence(z, [pd.Series(["g"] * 2400)])
+        >>> round(float(fence.iloc[0]), 3), float(fence.iloc[-1])  # above the median, below
+        (7.496, 4.0)
     """
     size = z.abs()
     keys = [key.to_numpy() for key in groups]
+    sign = pd.Series(np.sign(z.to_numpy()), index=z.index)
+    per_side = sign.groupby([*keys, sign.to_numpy()], sort=False).transform("size")
+    fewest = per_side.where(sign != 0).groupby(keys, sort=False).transform("min")
+    keys.append(np.where(fewest >= _SIDE_VALUES, sign.to_numpy(), 0.0))
     differing = size.where(size > 0)
     grouped = differing.groupby(keys, sort=False, observed=True)
     q1, q3 = grouped.transform("quantile", 0.25), grouped.transform("quantile", 0.75)
@@ -149,6 +169,26 @@ def z_fence(z: pd.Series, groups: Sequence[pd.Series]) -> pd.Series:
     enough = grouped.transform("count") >= _TAIL_VALUES
     fence = np.maximum(fence, tail.where(enough, 0.0).fillna(0.0))
     return np.maximum(fence, _Z_FLOOR)
+
+
+def join_known(frame: pd.DataFrame, other: pd.DataFrame, on: str | Sequence[str]) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``on`` keys ``other`` has, joined with ``other``.
+
+    An inner join that keeps ``frame``'s index even when nothing matches (pandas gives
+    an empty inner join the index of ``other``, whose level names then clash with the
+    key columns in a later join).
+
+    Example:
+        >>> left = pd.DataFrame({"g": ["a", "b"], "x": [1, 2]})
+        >>> right = pd.DataFrame({"y": [10]}, index=pd.Index(["a"], name="g"))
+        >>> join_known(left, right, "g").values.tolist()
+        [['a', 1, 10]]
+        >>> join_known(left.iloc[:0], right, "g").index.names
+        FrozenList([None])
+    """
+    on = [on] if isinstance(on, str) else list(on)
+    keys = pd.MultiIndex.from_frame(frame[on]) if len(on) > 1 else pd.Index(frame[on[0]])
+    return frame[keys.isin(other.index)].join(other, on=on)
 
 
 def learn_pools(
@@ -216,83 +256,131 @@ def learn_pools(
     return frame[[*by, value, "count", "share"]], groups
 
 
+def tail_shares(counts: pd.DataFrame, by: Sequence[str]) -> pd.Series:
+    """Per row: the share of its group's ``count`` held by rows whose count is at most its own.
+
+    The rarest values of a group and the values as rare as they are: how much of the
+    group a value this rare stands for.
+
+    Example:
+        >>> counts = pd.DataFrame({"g": ["a"] * 4, "count": [90, 6, 2, 2]})
+        >>> tail_shares(counts, ["g"]).tolist()
+        [1.0, 0.1, 0.04, 0.04]
+    """
+    by = list(by)
+    totals = counts.groupby(by, sort=False)["count"].transform("sum")
+    held = counts.groupby([*by, "count"], sort=False)["count"].sum().rename("held")
+    held = held.reset_index().sort_values([*by, "count"], kind="stable")
+    held["held"] = held.groupby(by, sort=False)["held"].cumsum()
+    key = [*by, "count"]
+    joined = counts[key].join(held.set_index(key)["held"], on=key)
+    return joined["held"] / totals
+
+
+def tail_allowance(tail: float, total: float | pd.Series) -> float | pd.Series:
+    """The share the rarest values of a group may hold: ``tail``, give or take sampling error.
+
+    ``tail`` plus one standard error of a share that small, ``sqrt(tail / total)``: in a
+    small group a stray or two more than ``tail`` allows still leave its pool well
+    established; in a large one, the allowance is ``tail`` itself.
+
+    Example:
+        >>> [round(float(tail_allowance(0.01, total)), 4) for total in (400, 40_000)]
+        [0.015, 0.0105]
+    """
+    return tail + np.sqrt(tail / np.maximum(total, 1))
+
+
 # -- resources ------------------------------------------------------------------------
 
 
 class ResourceDetector:
-    """Events done by a resource that rarely or never does that activity.
+    """Events done by a stray: a resource that (almost) never does the activity, in a set pool.
 
-    Learns how many cases each resource did each activity in, and judges both
-    sides (see :func:`learn_pools`): an event is flagged when its resource is rare
-    among the activity's resources (the activity having a clear pool of usual
-    resources and at least ``min_cases`` cases) and the activity is rare among
-    the resource's own work (or the resource is a stranger, with fewer than
-    ``min_resource_cases`` cases, or none). So a resource that does little but
-    does it regularly is not flagged, and a resource from another pool, or a
-    stranger, is. ``max_share`` replaces the automatic threshold on the activity
-    side by one share for every activity. Events without a resource are ignored.
+    Learns in how many cases each resource did each activity. A resource is **rare** for an
+    activity when the resources that did it at most as often hold, together, at most
+    ``tail`` of the activity's cases, give or take sampling error (see
+    :func:`tail_allowance`), and it did at most ``tail`` of them itself (or one case).
+    Where the activity's pool is well established, the resources that do it often do
+    nearly all of it and only strays are that rare; where many resources each do a
+    little of it, nobody is.
+
+    A rare resource's event is flagged when it is a **lone step**: the resource did no
+    other step of the case, or (doing the activity in no other case) only steps that are
+    not rare for it. A rare resource doing several steps of one case that are all unusual
+    for it is handling that case (a newcomer, a stand-in), which is not a stray step. And
+    a resource that did the activity along with other steps of the case in two or more of
+    its cases, and in at least ``worked_share`` of them, does it as part of its work:
+    variety, not a stray. Activities done in fewer than ``min_cases`` cases are not
+    judged, and events without a resource are ignored.
     """
 
     kind = "unusual-resource"
 
     def __init__(
-        self,
-        *,
-        min_cases: int = 30,
-        min_resource_cases: int = 5,
-        min_gap: float = 5.0,
-        coverage: float = 0.95,
-        max_share: float | None = None,
+        self, *, min_cases: int = 30, tail: float = 0.01, worked_share: float = 0.1
     ) -> None:
         self.min_cases = min_cases
-        self.min_resource_cases = min_resource_cases
-        self.min_gap = min_gap
-        self.coverage = coverage
-        self.max_share = max_share
+        self.tail = tail
+        self.worked_share = worked_share
 
     def fit(self, log: pd.DataFrame) -> ResourceDetector:
-        """Learn each activity's pool of resources, and each resource's usual activities."""
-        done = _with_resource(log).drop_duplicates(["case", "activity", "resource"])
+        """Learn each activity's pool of resources, and how each pair is seen in its cases."""
+        events = _with_resource(log)
+        done = events.drop_duplicates(["case", "activity", "resource"])
         counts = done.groupby(["activity", "resource"], sort=False).size().rename("count")
-        counts = counts.reset_index()
-        pools = {"min_support": self.min_cases, "min_gap": self.min_gap, "coverage": self.coverage}
-        pairs, self.activities_ = learn_pools(
-            counts, ["activity"], "resource", **pools, max_share=self.max_share
-        )
-        # the resource side only asks whether the activity is one of the resource's regulars
-        work, self.resources_ = learn_pools(
-            counts, ["resource"], "activity", **{**pools, "coverage": 0.0}
-        )
-        cases = done.groupby("activity", sort=False)["case"].nunique()
-        self.activities_["cases"] = cases.reindex(self.activities_.index).fillna(0).astype(int)
-        self.pairs_ = pairs.set_index(["activity", "resource"])
-        self.work_ = work.set_index(["resource", "activity"])["share"]
+        counts = counts.reset_index().astype({"count": int})
+        counts["tail"] = tail_shares(counts, ["activity"])
+        cases = counts.groupby("activity", sort=False)["count"].sum().astype(float)
+        threshold = tail_allowance(self.tail, cases)
+        of_activity = counts["activity"].map(cases).astype(float)
+        stray = counts["count"] <= np.maximum(1.0, self.tail * of_activity)
+        counts["rare"] = (counts["tail"] <= counts["activity"].map(threshold).astype(float)) & stray
+        self.activities_ = pd.DataFrame({
+            "cases": cases,
+            "usual": _most_frequent(counts[~counts["rare"]], "activity", "resource"),
+            "threshold": threshold,
+            "established": cases >= self.min_cases,
+        })  # fmt: skip
+        self.resources_ = pd.DataFrame({
+            "cases": done.groupby("resource", sort=False)["case"].nunique(),
+            "usual": _most_frequent(counts[~counts["rare"]], "resource", "activity"),
+        })  # fmt: skip
+        self.pairs_ = counts.set_index(["activity", "resource"])
+        judged = self._judged(events).drop_duplicates(["case", "activity", "resource"])
+        worked = (~judged["lone"]).groupby([judged["activity"], judged["resource"]], sort=False)
+        self.pairs_["worked"] = worked.sum().reindex(self.pairs_.index).fillna(0).astype(int)
         return self
 
     def findings(self, log: pd.DataFrame) -> list[Finding]:
-        """One finding per event whose resource is rare for its activity."""
+        """One finding per lone step of a rare resource (see the class)."""
+        judged = self._judged(_with_resource(log))
+        judged = judged.join(self.pairs_["worked"], on=["activity", "resource"])
+        variety = judged["worked"].fillna(0) >= np.maximum(2, self.worked_share * judged["count"])
+        flagged = judged[judged["rare"] & judged["lone"] & ~variety]
+        flagged = flagged.join(self.resources_.add_prefix("own_"), on="resource")
+        flagged = flagged.assign(
+            score=rarity_score(flagged["tail"].to_numpy(), flagged["threshold"].to_numpy())
+        )
+        return [self._finding(row) for row in flagged.to_dict("records")]
+
+    def _judged(self, events: pd.DataFrame) -> pd.DataFrame:
+        """Events of judged activities: their pair's count and tail share, rare, and lone."""
         established = self.activities_[self.activities_["established"]]
-        done = _with_resource(log)
-        done = done[done["activity"].isin(established.index)]
-        if done.empty:
-            return []
-        done = done.join(self.pairs_[["count", "share"]], on=["activity", "resource"])
-        done = done.join(established[["threshold", "usual", "cases"]], on="activity")
-        done = done.assign(
-            count=done["count"].fillna(0).astype(int), share=done["share"].fillna(0.0)
+        events = events.join(self.pairs_[["count", "tail", "rare"]], on=["activity", "resource"])
+        events = events.join(established[["threshold", "usual", "cases"]], on="activity")
+        known = events["activity"].isin(established.index)
+        events = events.assign(  # a pair never seen before is as rare as can be
+            count=events["count"].fillna(0).astype(int),
+            tail=events["tail"].fillna(0.0),
+            rare=events["rare"].astype("boolean").fillna(True).astype(bool) & known,
         )
-        rare = done[done["share"] <= done["threshold"]]
-        rare = rare.join(self.work_.rename("work_share"), on=["resource", "activity"])
-        rare = rare.join(
-            self.resources_[["threshold", "total", "usual"]].add_prefix("own_"), on="resource"
-        )
-        stranger = rare["own_total"].fillna(0) < self.min_resource_cases
-        rare_for_resource = rare["work_share"].fillna(0.0) <= rare["own_threshold"]
-        rare = rare[stranger | rare_for_resource]
-        rare = rare.assign(
-            score=rarity_score(rare["share"].to_numpy(), rare["threshold"].to_numpy())
-        )
-        return [self._finding(row) for row in rare.to_dict("records")]
+        keys = [events["case"], events["resource"]]
+        steps = events.groupby(keys, sort=False)["activity"].transform("nunique")
+        unusual = events["rare"] & ~events.duplicated(["case", "activity", "resource"])
+        unusual = unusual.groupby(keys, sort=False).transform("sum")
+        events["lone"] = (unusual <= 1) & ((steps == 1) | (events["count"] <= 1))
+        return events[known]
 
     def _finding(self, row: dict) -> Finding:
         activity, resource = row["activity"], row["resource"]
@@ -300,9 +388,10 @@ class ResourceDetector:
         evidence = [
             Evidence(label=f"resource for {activity}", expected=row["usual"], observed=resource),
             Evidence(
-                label=f"share of {activity} cases done by {resource} (rare at or below)",
-                expected=float(row["threshold"]),
-                observed=float(row["share"]),
+                label=f"share of {activity} cases done by resources that did it in at most "
+                f"{count:,} cases (rare at or below)",
+                expected=round(float(row["threshold"]), 6),
+                observed=round(float(row["tail"]), 6),
             ),
             Evidence(label=f"cases of {activity} done by {resource}, of {cases:,}", observed=count),
         ]
@@ -323,6 +412,15 @@ class ResourceDetector:
         )
 
 
+def _most_frequent(counts: pd.DataFrame, group: str, value: str) -> pd.Series:
+    """Per group, its most frequent values (by ``count``, then name), as text."""
+    ordered = counts.sort_values([group, "count", value], ascending=[True, False, True],
+                                 kind="stable")  # fmt: skip
+    return ordered.groupby(group, sort=False)[value].agg(
+        lambda names: ", ".join(map(str, names.iloc[:_USUAL_SHOWN]))
+    )
+
+
 def _with_resource(log: pd.DataFrame) -> pd.DataFrame:
     columns = ["case", "case_id", "event", "event_id", "activity", "resource"]
     if "resource" not in log.columns:
@@ -339,19 +437,20 @@ _GROUP = ["attribute", "activity"]
 class ValueDetector:
     """Event attribute values unusual for the activity.
 
-    **Numeric** attributes (``attr:*`` columns of numbers, with more than
-    ``max_categories`` distinct values for the activity): a robust z of the value
-    (of its logarithm, when that is more symmetric) from the median and MAD of
-    the activity's values, flagged at or beyond ``z_threshold`` (automatic, from
-    the spread of the activity's own values: see :func:`z_fence`). Integer
-    columns of mostly distinct values are identifiers and skipped.
+    **Numeric** attributes (``attr:*`` columns of numbers with at least five distinct
+    values for the activity): a robust z of the value (of its logarithm, when that is
+    more symmetric) from the median and MAD of the activity's values, flagged at or
+    beyond ``z_threshold`` (automatic, from the spread of the activity's own values on
+    that side of the median: see :func:`z_fence`). Integer columns of mostly distinct
+    values are identifiers and skipped.
 
-    **Categorical** attributes (text, and numbers with few distinct values for the
-    activity): a value whose share of the activity's events is rare (see
-    :func:`learn_pools`), and at most ``rare_share`` of them (one in 500: a
-    category that recurs is variety, not a mistake), while the activity's values
+    **Categorical** attributes (text, and numbers with at most ``max_categories``
+    distinct values for the activity, which are judged as numbers too): a value whose
+    share of the activity's events is rare (see :func:`learn_pools`), and at most
+    ``rare_share`` of them (one in 500), or half that for a value seen more than once
+    (a category that recurs is variety, not a mistake), while the activity's values
     form a pool of at most ``max_categories`` frequent categories. ``max_share``
-    replaces both cuts by one share. Columns of mostly distinct values are
+    replaces these cuts by one share. Columns of mostly distinct values are
     identifiers, and yes/no flags are conditions rather than values: both are
     skipped.
 
@@ -388,10 +487,8 @@ class ValueDetector:
         numbers = _long(log, self.numeric_columns_)
         grouped = numbers.groupby(_GROUP, sort=False)["value"]
         distinct = grouped.nunique()
-        continuous = distinct[
-            (distinct > self.max_categories) & (grouped.size() >= self.min_events)
-        ].index
-        self.numeric_ = self._fit_numeric(_in_groups(numbers, continuous))
+        measured = distinct[(distinct >= _MIN_DISTINCT) & (grouped.size() >= self.min_events)]
+        self.numeric_ = self._fit_numeric(_in_groups(numbers, measured.index))
         self.discrete_ = distinct[distinct <= self.max_categories].index
         texts = pd.concat(
             [
@@ -412,7 +509,10 @@ class ValueDetector:
             max_pool=self.max_categories,
         )
         if self.max_share is None:
-            self.pools_["threshold"] = np.minimum(self.pools_["threshold"], self.rare_share)
+            # seen once: at most ``rare_share`` of the events; seen more: half that share
+            once = 1.0 / self.pools_["total"]
+            cut = np.minimum(self.rare_share, np.maximum(once, self.rare_share / 2))
+            self.pools_["threshold"] = np.minimum(self.pools_["threshold"], cut)
         self.categories_ = categories.set_index([*_GROUP, "text"])
         return self
 
@@ -458,12 +558,15 @@ class ValueDetector:
         return numeric, text
 
     def _fit_numeric(self, numbers: pd.DataFrame) -> pd.DataFrame:
-        """Per (attribute, activity): whether in logs, centre, scale and threshold of the z."""
+        """Per (attribute, activity): whether in logs, centre, scale and the z thresholds.
+
+        ``above`` and ``below`` are the thresholds on either side of the centre (a side
+        with no values of its own takes the other's).
+        """
+        columns = ["low", "high", "log", "centre", "scale", "above", "below"]
         if numbers.empty:
             index = pd.MultiIndex.from_arrays([[], []], names=_GROUP)
-            return pd.DataFrame(
-                columns=["log", "centre", "scale", "threshold", "low", "high"], index=index
-            )
+            return pd.DataFrame(columns=columns, index=index)
         grouped = numbers.groupby(_GROUP, sort=False)["value"]
         stats = pd.DataFrame({"low": grouped.quantile(0.05), "high": grouped.quantile(0.95)})
         stats["log"] = _log_is_more_symmetric(numbers)
@@ -473,17 +576,29 @@ class ValueDetector:
         centre = measured.groupby(keys, sort=False).transform("median")
         scale = robust_scale(measured - centre, keys)
         z = ((measured - centre) / scale.where(scale > 0)).fillna(0.0)
-        per_row = numbers[_GROUP].assign(centre=centre, scale=scale, fence=z_fence(z, keys))
-        stats = stats.join(per_row.drop_duplicates(_GROUP).set_index(_GROUP))
-        stats["threshold"] = stats["fence"] if self.z_threshold is None else self.z_threshold
-        return stats[stats["scale"] > 0].drop(columns="fence")
+        fence = z_fence(z, keys)
+        per_row = numbers[_GROUP].assign(
+            centre=centre, scale=scale, above=fence.where(z > 0), below=fence.where(z < 0)
+        )
+        sides = per_row.groupby(_GROUP, sort=False).agg(
+            centre=("centre", "first"), scale=("scale", "first"),
+            above=("above", "max"), below=("below", "max"),
+        )  # fmt: skip
+        sides["above"] = sides["above"].fillna(sides["below"]).fillna(_Z_FLOOR)
+        sides["below"] = sides["below"].fillna(sides["above"])
+        if self.z_threshold is not None:
+            sides[["above", "below"]] = self.z_threshold
+        stats = stats.join(sides)
+        return stats.loc[stats["scale"] > 0, columns]
 
     def _numeric_flags(self, numbers: pd.DataFrame) -> pd.DataFrame:
         if numbers.empty or self.numeric_.empty:
             return pd.DataFrame()
-        numbers = numbers.join(self.numeric_, on=_GROUP, how="inner")
+        numbers = join_known(numbers, self.numeric_, _GROUP)
         z = (_measure(numbers) - numbers["centre"]) / numbers["scale"]
-        flagged = numbers.assign(z=z)[z.abs() >= numbers["threshold"]]
+        threshold = numbers["above"].where(z >= 0, numbers["below"])
+        numbers = numbers.assign(z=z, threshold=threshold)
+        flagged = numbers[z.abs() >= threshold]
         return flagged.assign(
             score=beyond_score(flagged["z"].abs().to_numpy(), flagged["threshold"].to_numpy()),
             text=flagged["value"].map(format_number),
@@ -494,7 +609,7 @@ class ValueDetector:
         pools = self.pools_[self.pools_["established"]]
         if texts.empty or pools.empty:
             return pd.DataFrame()
-        texts = texts.join(pools[["threshold", "usual", "total"]], on=_GROUP, how="inner")
+        texts = join_known(texts, pools[["threshold", "usual", "total"]], _GROUP)
         texts = texts.join(self.categories_, on=[*_GROUP, "text"])
         texts = texts.assign(
             count=texts["count"].fillna(0).astype(int), share=texts["share"].fillna(0.0)

@@ -49,6 +49,7 @@ import pandas as pd
 
 from kgsentinel.detectors.attributes import (
     beyond_score,
+    join_known,
     learn_pools,
     rarity_score,
     robust_scale,
@@ -414,15 +415,15 @@ class LinkDetector:
         targets = self.targets_[self.targets_["established"]]
         if links.empty or sources.empty or targets.empty:
             return []
-        links = links.join(
+        links = join_known(
+            links,
             sources[["threshold", "usual", "total"]].add_prefix("s_"),
-            on=["source_kind", "source", "target_kind"],
-            how="inner",
+            ["source_kind", "source", "target_kind"],
         )
-        links = links.join(
+        links = join_known(
+            links,
             targets[["threshold", "usual", "total"]].add_prefix("t_"),
-            on=["target_kind", "target", "source_kind"],
-            how="inner",
+            ["target_kind", "target", "source_kind"],
         )
         links = links.join(self.edges_, on=["source_kind", "source", "target_kind", "target"])
         links = links.assign(
@@ -491,7 +492,7 @@ class LinkDetector:
         kinds = self.kinds_[self.kinds_["established"]]
         if links.empty or kinds.empty:
             return []
-        links = links.join(kinds[["threshold", "usual", "nodes"]], on="source_kind", how="inner")
+        links = join_known(links, kinds[["threshold", "usual", "nodes"]], "source_kind")
         links = links.join(self.kind_pairs_[["count", "share"]], on=["source_kind", "target_kind"])
         links = links.assign(
             share=links["share"].fillna(0.0), count=links["count"].fillna(0).astype(int)
