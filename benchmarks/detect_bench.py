@@ -652,7 +652,7 @@ def render(result: dict[str, Any]) -> str:
     ]
     kinds = list(KIND_SHORT)
     header = (
-        f"{'log':<22} {'engine':<26} {'P':>5} {'R':>5} {'F1':>5}  "
+        f"{'log':<25} {'engine':<26} {'P':>5} {'R':>5} {'F1':>5}  "
         + " ".join(f"{KIND_SHORT[k]:>6}" for k in kinds)
         + f" {'seconds':>8}"
     )
@@ -705,7 +705,7 @@ def _line(title: str, engine: str, values: dict[str, Any], kinds: list[str]) -> 
     )
     seconds = f"{values['seconds']:>8.1f}" if "seconds" in values else f"{'':>8}"
     return (
-        f"{title:<22} {label:<26} {values['precision']:>5.2f} {values['recall']:>5.2f} "
+        f"{title:<25} {label:<26} {values['precision']:>5.2f} {values['recall']:>5.2f} "
         f"{values['f1']:>5.2f}  {recalls} {seconds}"
     )
 
