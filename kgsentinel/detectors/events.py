@@ -59,6 +59,15 @@ _LABELS = (
 )
 #: literal-valued event properties that are not attributes
 _NOT_ATTRIBUTES = ("eventId", "timestamp", "startTime", "lifecycle")
+#: literal properties of other things, never read as event attributes
+_NOT_EVENT_ATTRIBUTES = {
+    *(KGS + name for name in _NOT_ATTRIBUTES),
+    *(KGS + name for name in ("caseId", "objectId", "qualifier", "score", "explanation",
+                              "fingerprint", "detectedAt", "activityLabel", "hasLabel")),
+    _RDFS + "label", _RDFS + "comment",
+}  # fmt: skip
+_LITERAL_PREDICATES = "SELECT DISTINCT ?p WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }"
+_SCAN_IRI = "SELECT ?event ?value WHERE { ?event %s ?value FILTER(isLiteral(?value)) }"
 _ATTRIBUTES = (
     _PREFIXES
     + """SELECT ?event ?p ?value WHERE {
@@ -91,18 +100,34 @@ def read_event_log(
     case_ids = store.query_frame(_CASE_IDS).drop_duplicates("case").set_index("case")["case_id"]
     log = pd.DataFrame({
         "case": events["case"],
-        "case_id": events["case"].map(case_ids).fillna(events["case"].map(_local_name)),
+        "case_id": _or_local_name(_lookup(events["case"], case_ids), events["case"]),
         "event": events["event"],
-        "event_id": events["event_id"].fillna(events["event"].map(_local_name)),
-        "activity": events["activity"].map(labels).fillna(events["activity"].map(_local_name)),
+        "event_id": _or_local_name(events["event_id"], events["event"]),
+        "activity": _or_local_name(_lookup(events["activity"], labels), events["activity"]),
         "timestamp": pd.to_datetime(events["timestamp"], utc=True, format="ISO8601",
                                     errors="coerce"),
-        "resource": events["resource"].map(labels).where(events["resource"].notna()),
+        "resource": _lookup(events["resource"], labels).where(events["resource"].notna()),
     })  # fmt: skip
     log = log.dropna(subset=["timestamp"]).drop_duplicates("event")
     if attributes:
-        log = _with_attributes(log, store, restrict)
+        log = _with_attributes(log, store, cases is not None and restrict)
     return sort_event_log(log)
+
+
+def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``keys`` looked up in ``table`` once per distinct key (NA where absent)."""
+    codes, distinct = pd.factorize(keys)
+    found = pd.Series(distinct).map(table).to_numpy(dtype=object)
+    values = np.append(found, None)[codes]  # code -1 (a missing key) takes the None
+    return pd.Series(values, index=keys.index, dtype=object)
+
+
+def _or_local_name(values: pd.Series, iris: pd.Series) -> pd.Series:
+    """``values``, or where one is missing the local name of its IRI."""
+    missing = values.isna()
+    if not missing.any():
+        return values
+    return values.where(~missing, iris[missing].map(_local_name))
 
 
 def _scan_events(store: GraphStore) -> pd.DataFrame:
@@ -171,9 +196,17 @@ def sort_event_log(log: pd.DataFrame) -> pd.DataFrame:
     return log.sort_values(["case", "timestamp", "event_id"], kind="stable").reset_index(drop=True)
 
 
-def _with_attributes(log: pd.DataFrame, store: GraphStore, restrict: str) -> pd.DataFrame:
-    found = store.query_frame(_ATTRIBUTES.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
-    found = found[found["event"].isin(log["event"])]
+def _with_attributes(log: pd.DataFrame, store: GraphStore, restrict: str | bool) -> pd.DataFrame:
+    """The literal properties of the events as columns.
+
+    For a few cases (``restrict``, a ``VALUES`` block) one query joins them to
+    the cases; for the whole log each property is read alone and kept where its
+    subject is an event, which is much faster on disk.
+    """
+    if restrict:
+        found = store.query_frame(_ATTRIBUTES.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
+    else:
+        found = _scan_attributes(store, log["event"])
     if found.empty:
         return log
     found = found.assign(name=ATTRIBUTE_PREFIX + found["p"].map(_local_name))
@@ -181,6 +214,30 @@ def _with_attributes(log: pd.DataFrame, store: GraphStore, restrict: str) -> pd.
                                                           values="value")  # fmt: skip
     wide = wide.apply(_attribute_values)
     return log.join(wide, on="event")
+
+
+def _scan_attributes(store: GraphStore, events: pd.Series) -> pd.DataFrame:
+    """Every literal property of ``events``, one property at a time."""
+    predicates = store.query_frame(_LITERAL_PREDICATES)["p"].dropna()
+    known = pd.Index(events.astype(object))
+    parts = []
+    for predicate in predicates:
+        if predicate in _NOT_EVENT_ATTRIBUTES:
+            continue
+        found = store.query_frame(_SCAN_IRI % ox_iri(predicate))
+        found = found[known.get_indexer(found["event"].astype(object)) >= 0]
+        if len(found):
+            parts.append(found.assign(p=predicate))
+    if not parts:
+        return pd.DataFrame(columns=["event", "p", "value"])
+    return pd.concat(parts, ignore_index=True)[["event", "p", "value"]]
+
+
+def ox_iri(value: str) -> object:
+    """A pyoxigraph IRI term (imported lazily)."""
+    import pyoxigraph as ox
+
+    return ox.NamedNode(value)
 
 
 def _attribute_values(values: pd.Series) -> pd.Series:

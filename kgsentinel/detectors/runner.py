@@ -72,11 +72,7 @@ FULL_READ_SHARE = 0.25
 #: once the log has grown by this share since a detector learned, it learns again
 REFIT_GROWTH = 0.1
 Progress = Callable[[str], None]
-_SIGNATURES = (
-    f"PREFIX kgs: <{KGS}>\n"
-    "SELECT ?case (COUNT(?event) AS ?events) (MAX(?time) AS ?last) WHERE { "
-    "?event kgs:case ?case ; kgs:timestamp ?time } GROUP BY ?case"
-)
+_SCAN = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{ ?event kgs:%s ?value }}"
 
 
 @dataclass(frozen=True)
@@ -315,8 +311,20 @@ def _share(cases: list[str], signatures: pd.DataFrame) -> float:
 
 
 def _signatures(workspace: Workspace) -> pd.DataFrame:
-    frame = workspace.store.query_frame(_SIGNATURES)
-    return frame.assign(events=frame["events"].astype(int)).fillna({"last": ""})
+    """Each case's number of events and last time (as written), from two index reads.
+
+    Two single-pattern reads joined in pandas cost a fraction of the same
+    aggregate in SPARQL, which looks every event up again.
+    """
+    import pandas as pd
+
+    store = workspace.store
+    cases = store.query_frame(_SCAN % "case").drop_duplicates("event")
+    times = store.query_frame(_SCAN % "timestamp").drop_duplicates("event")
+    events = cases.merge(times, on="event", suffixes=("_case", "_time"))
+    grouped = events.groupby("value_case", sort=False)["value_time"].agg(["size", "max"])
+    return pd.DataFrame({"case": grouped.index.astype(object), "events": grouped["size"].to_numpy(),
+                         "last": grouped["max"].fillna("").to_numpy()})  # fmt: skip
 
 
 def _changed_cases(before: pd.DataFrame, now: pd.DataFrame) -> list[str]:
@@ -350,14 +358,14 @@ def _run_log_detector(
     examined = set(cases)
     log = history.log
     findings: list[Finding] = []
-    in_scope = log[log["case"].isin(examined)]
+    in_scope = log[log["case"].isin(examined)] if incremental else log
     if len(in_scope):
         fitted = history.fitted(spec, len(log)) if incremental else None
         if fitted is None:
             fitted = detector.fit(log)
             history.save_fitted(spec, fitted, len(log))
         findings = fitted.findings(in_scope)
-    scope = examined | set(in_scope["event"])
+    scope = examined | set(in_scope["event"]) if incremental else None
     case_of = dict(zip(in_scope["event"], in_scope["case"], strict=True))
     report = _record(workspace, spec, findings, started, scope, len(examined), incremental, case_of)
     history.examined(spec.name)
