@@ -25,7 +25,7 @@ import pyoxigraph as ox
 
 from kgsentinel.detectors.base import SEVERITIES, Finding, kind_iri
 from kgsentinel.graph.ontology import KGS
-from kgsentinel.graph.terms import XSD, graph_iri
+from kgsentinel.graph.terms import graph_iri, to_term
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -218,19 +218,8 @@ def _subjects(rows: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _term(value: Any) -> ox.NamedNode | ox.Literal:
-    if isinstance(value, ox.NamedNode | ox.Literal):
-        return value
-    if isinstance(value, bool):
-        return ox.Literal("true" if value else "false", datatype=ox.NamedNode(XSD + "boolean"))
-    if isinstance(value, int):
-        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))
-    if isinstance(value, float):
-        return ox.Literal(repr(value), datatype=ox.NamedNode(XSD + "double"))
-    if isinstance(value, dt.datetime):
-        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        text = stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-        return ox.Literal(text, datatype=ox.NamedNode(XSD + "dateTime"))
-    if hasattr(value, "item"):  # numpy scalars
-        return _term(value.item())
-    return ox.Literal(str(value))
+def _term(value: Any) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """A value as a term; times without a zone are UTC, kgsentinel's own times."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return to_term(value)

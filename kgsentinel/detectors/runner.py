@@ -48,6 +48,7 @@ from kgsentinel.detectors.anomalies import (
 )
 from kgsentinel.detectors.suite import DEFAULT_SUITE, KIND_CLASSES, make_detector
 from kgsentinel.errors import ConfigError
+from kgsentinel.graph import terms
 from kgsentinel.graph.ontology import KGS
 from kgsentinel.graph.terms import graph_iri
 
@@ -453,17 +454,9 @@ def _write_anomalies(workspace: Workspace, quads: list[ox.Quad]) -> None:
 def _run_quads(report: DetectorReport) -> list[ox.Quad]:
     graph, run = ox.NamedNode(PROVENANCE_GRAPH), ox.NamedNode(report.run)
     detector = ox.NamedNode(detector_iri(report.detector))
-    xsd = "http://www.w3.org/2001/XMLSchema#"
-
-    def literal(value: object) -> ox.Literal:
-        if isinstance(value, dt.datetime):
-            text = value.isoformat().replace("+00:00", "Z")
-            return ox.Literal(text, datatype=ox.NamedNode(xsd + "dateTime"))
-        return ox.Literal(str(value), datatype=ox.NamedNode(xsd + "integer"))
 
     def quad(subject: ox.NamedNode, predicate: str, value: object) -> ox.Quad:
-        term = value if isinstance(value, ox.NamedNode | ox.Literal) else literal(value)
-        return ox.Quad(subject, ox.NamedNode(predicate), term, graph)
+        return terms.quad(subject, predicate, value, graph)
 
     return [
         quad(detector, RDF_TYPE, ox.NamedNode(KGS + "Detector")),

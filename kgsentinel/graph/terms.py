@@ -35,6 +35,7 @@ __all__ = [
     "is_absolute_iri",
     "parse_param",
     "python_value",
+    "quad",
     "rdf_format",
     "to_term",
     "to_terms",
@@ -184,6 +185,8 @@ def to_term(value: Any) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """
     if isinstance(value, ox.NamedNode | ox.BlankNode | ox.Literal):
         return value
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # a numpy scalar
+        return to_term(value.item())
     if isinstance(value, bool):
         return ox.Literal("true" if value else "false", datatype=ox.NamedNode(XSD + "boolean"))
     typed: list[tuple[type | tuple[type, ...], str, Any]] = [
@@ -205,6 +208,16 @@ def to_term(value: Any) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 
 BindableTerm = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def quad(subject: ox.NamedNode, predicate: str, value: Any, graph: ox.NamedNode) -> ox.Quad:
+    """A quad whose object is ``value`` as a term (see :func:`to_term`).
+
+    Example:
+        >>> quad(ox.NamedNode("urn:x:run"), "urn:x:rows", 3, ox.NamedNode("urn:x:g")).object.value
+        '3'
+    """
+    return ox.Quad(subject, ox.NamedNode(predicate), to_term(value), graph)
 
 
 def to_terms(params: Mapping[str, Any] | None) -> dict[str, BindableTerm]:

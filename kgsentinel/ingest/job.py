@@ -49,8 +49,9 @@ import pyoxigraph as ox
 
 from kgsentinel.config import SourceConfig
 from kgsentinel.errors import ConfigError, RejectRateError, SourceError
+from kgsentinel.graph import terms
 from kgsentinel.graph.ontology import KGS
-from kgsentinel.graph.terms import XSD, graph_iri
+from kgsentinel.graph.terms import graph_iri
 from kgsentinel.ingest.mapper import ROW, MappedChunk, map_chunk
 from kgsentinel.ingest.mapping import Mapping, load_mapping
 
@@ -325,9 +326,8 @@ def _provenance(report: IngestReport, plan: _Plan) -> list[ox.Quad]:
     run = ox.NamedNode(report.run)
     source = ox.NamedNode(f"urn:kgsentinel:source:{report.source}")
 
-    def quad(subject: ox.NamedNode, predicate: str, obj: object) -> ox.Quad:
-        term = obj if isinstance(obj, ox.NamedNode | ox.Literal) else _literal(obj)
-        return ox.Quad(subject, ox.NamedNode(predicate), term, graph)
+    def quad(subject: ox.NamedNode, predicate: str, value: object) -> ox.Quad:
+        return terms.quad(subject, predicate, value, graph)
 
     quads = [
         quad(source, RDF_TYPE, ox.NamedNode(KGS + "Source")),
@@ -382,14 +382,6 @@ def _mapping_hash(plan: _Plan) -> str:
     if plan.mapping is not None:
         return plan.mapping.digest()
     return hashlib.sha256(f"kgsentinel built-in {plan.log_format} mapping".encode()).hexdigest()
-
-
-def _literal(value: object) -> ox.Literal:
-    if isinstance(value, dt.datetime):
-        return ox.Literal(value.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
-    if isinstance(value, int):
-        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))
-    return ox.Literal(str(value))
 
 
 def _file_hash(path: Path) -> str:
