@@ -8,10 +8,13 @@ severity and labels from its header. :class:`ShaclDetector` validates the
 store's source graphs against shapes files (``rules/*.shacl.ttl``) with pyshacl
 and turns each validation result into a finding of kind ``shape``.
 
-A rule has no threshold to learn: each row is a violation. Its score comes from
-the rule's ``score`` variable when it has one (0.5 just at the rule's own
-threshold, towards 1.0 further past it), else from the severity
-(:data:`SEVERITY_SCORES`); ``score=`` overrides both.
+A rule has no threshold to learn: each row is a violation. What a rule needs
+from the data (the end activities of ``builtin:case-without-end``) its header
+names under ``learn``, and the detector learns it with a first aggregate query
+when the configuration does not give it. Its score comes from the rule's
+``score`` variable when it has one (0.5 just at the rule's own threshold,
+towards 1.0 further past it), else from the severity (:data:`SEVERITY_SCORES`);
+``score=`` overrides both.
 
 Example:
     >>> from kgsentinel.graph import open_store
@@ -99,10 +102,16 @@ class SparqlRuleDetector:
         return loaded
 
     def detect(self, store: GraphStore) -> list[Finding]:
-        """One finding per distinct subject and key among the rule's rows."""
+        """One finding per distinct subject and key among the rule's rows.
+
+        Parameters the rule learns (its header's ``learn``) and the configuration
+        leaves out are learned from the store first, with one aggregate query each.
+        """
         rule = self.load()
         _check_overrides(self.severity, self.score)
-        result = rule.select(store, {**(self.params or {}), **self.rule_params})
+        params = {**(self.params or {}), **self.rule_params}
+        params.update(rule.learned(store, params))
+        result = rule.select(store, params)
         findings = [self._finding(rule, row) for row in result]
         return _merged(findings, rule.id)
 

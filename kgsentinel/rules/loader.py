@@ -24,7 +24,9 @@ graph only.
 Parameters are bound, never pasted: single values by the store's ``VALUES``
 binding (:mod:`kgsentinel.graph.binding`), lists as a ``VALUES`` block of terms
 written by pyoxigraph, both at the start of the outermost ``WHERE`` group (so a
-sub-SELECT does not see them).
+sub-SELECT does not see them). A list parameter named under ``learn`` (one of
+:data:`LEARNERS`) is learned from the data by :meth:`Rule.learned` when the
+configuration gives none; the query alone, without it, sees it unbound.
 
 Example:
     >>> rule = parse_rule('''# id: demo/unnamed
@@ -40,7 +42,7 @@ Example:
     ... except RuleError as error:
     ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
     x.rq, line 2: unknown header key 'subjet' (did you mean 'subject'?); the keys are id,
-    title, severity, subject, message, labels, params, optional, case_id, event_id,
+    title, severity, subject, message, labels, params, optional, learn, case_id, event_id,
     activity, score, key
 """
 
@@ -69,6 +71,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "BUILTIN_PREFIX",
     "HEADER_KEYS",
+    "LEARNERS",
+    "Learner",
     "Rule",
     "RuleError",
     "builtin_rules",
@@ -89,6 +93,7 @@ HEADER_KEYS: dict[str, str] = {
     "labels": "key=value pairs for routing alerts, separated by commas",
     "params": "variables the configuration must bind, separated by commas",
     "optional": "variables the configuration may bind: name or name=default, by commas",
+    "learn": "optional list parameters learned from the data when none is given, by commas",
     "case_id": "the variable holding the case's id",
     "event_id": "the variable holding the event's id",
     "activity": "the variable holding the activity's name",
@@ -122,6 +127,58 @@ class RuleError(ConfigError):
 
 
 @dataclass(frozen=True)
+class Learner:
+    """How a list parameter is learned from the data when the configuration gives none.
+
+    ``query`` is a SELECT whose ``?value`` rows are the values, run with the
+    rule's ``inputs`` parameters bound.
+    """
+
+    what: str
+    inputs: tuple[str, ...]
+    query: str
+
+
+#: the last events of each case: its latest time, and the activities of its events then
+_LAST_ACTIVITIES = """
+      {
+        SELECT ?case (MAX(?time) AS ?last_time) WHERE {
+          { SELECT ?event ?case WHERE { ?event kgs:case ?case } }
+          { SELECT ?event ?time WHERE { ?event kgs:timestamp ?time } }
+        } GROUP BY ?case
+      }
+      {
+        SELECT ?last ?case ?last_time WHERE {
+          { SELECT ?last ?case WHERE { ?last kgs:case ?case } }
+          { SELECT ?last ?last_time WHERE { ?last kgs:timestamp ?last_time } }
+        }
+      }
+      {
+        SELECT ?last ?value WHERE {
+          { SELECT ?activity (STR(?name) AS ?value) WHERE { ?activity rdfs:label ?name } }
+          { SELECT ?last ?activity WHERE { ?last kgs:activity ?activity } }
+        }
+      }"""
+
+#: list parameters a rule may ``learn``, by name
+LEARNERS: dict[str, Learner] = {
+    "end_activity": Learner(
+        what="the activities that end at least end_share of the cases",
+        inputs=("end_share",),
+        query=f"""SELECT ?value WHERE {{
+  {{
+    SELECT ?value (COUNT(DISTINCT ?case) AS ?ending) WHERE {{{_LAST_ACTIVITIES}
+    }} GROUP BY ?value
+  }}
+  {{ SELECT (COUNT(DISTINCT ?any_case) AS ?cases) WHERE {{ ?any_event kgs:case ?any_case }} }}
+  FILTER(?ending >= ?end_share * ?cases)
+}}
+ORDER BY ?value""",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Rule:
     """A loaded rule: its header, its query and the variables the query projects.
 
@@ -140,6 +197,7 @@ class Rule:
     labels: dict[str, str] = field(default_factory=dict)
     params: tuple[str, ...] = ()
     optional: dict[str, ox.NamedNode | ox.Literal | None] = field(default_factory=dict)
+    learn: tuple[str, ...] = ()
     case_id: str | None = None
     event_id: str | None = None
     activity: str | None = None
@@ -167,12 +225,36 @@ class Rule:
         return _with_lists(prefix_header() + self.query, lists), singles
 
     def select(self, store: GraphStore, params: Mapping[str, Any] | None = None) -> QueryResult:
-        """Run the rule over the store: one row per violation."""
+        """Run the rule over the store as ``params`` bind it: one row per violation.
+
+        Learned parameters are not learned here: see :meth:`learned`.
+        """
         text, singles = self.bind(params)
         try:
             return store.query(text, params=singles)
         except QueryError as exc:
             raise QueryError(f"{self.source}: rule {self.id}: {exc}") from exc
+
+    def learned(self, store: GraphStore, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The values of the ``learn`` parameters that ``params`` leave out, from the data.
+
+        A parameter whose learner finds nothing is left out (unbound).
+        """
+        values = self._values(params)
+        found: dict[str, Any] = {}
+        for name in self.learn:
+            learner = LEARNERS[name]
+            if name in values or any(given not in values for given in learner.inputs):
+                continue
+            inputs = {given: self._term(given, values[given]) for given in learner.inputs}
+            try:
+                rows = store.query(prefix_header() + learner.query, params=inputs)
+            except QueryError as exc:
+                raise QueryError(f"{self.source}: rule {self.id}: learning {name}: {exc}") from exc
+            terms = [row["value"] for row in rows if row.get("value") is not None]
+            if terms:
+                found[name] = terms
+        return found
 
     def explain(self, row: Mapping[str, Term | None]) -> str:
         """The message with ``{variable}`` filled from ``row`` (``?`` where unbound).
@@ -265,8 +347,9 @@ def parse_rule(text: str, *, source: str = "<rule>") -> Rule:
     fields["labels"] = _labels(header, source)
     fields["params"] = tuple(_names(header, "params", source))
     fields["optional"] = _optional(header, source)
+    fields["learn"] = _learn(header, fields["optional"], source)
     _check_placeholders(header, variables, source)
-    _check_params(text, header, fields["params"], fields["optional"], source)
+    _check_params(text, header, fields["params"], fields["optional"], fields["learn"], source)
     return Rule(query=text, variables=variables, source=source, **fields)
 
 
@@ -456,6 +539,34 @@ def _optional(
     return optional
 
 
+def _learn(
+    header: Mapping[str, tuple[str, int]],
+    optional: Mapping[str, ox.NamedNode | ox.Literal | None],
+    source: str,
+) -> tuple[str, ...]:
+    names = _names(header, "learn", source)
+    line = header["learn"][1] if "learn" in header else 0
+    for name in names:
+        if name not in LEARNERS:
+            known = ", ".join(f"{n} ({learner.what})" for n, learner in LEARNERS.items())
+            raise RuleError(
+                f"{source}, line {line}: no way to learn {name!r}"
+                f"{_suggest(name, list(LEARNERS))}; learn can name {known}"
+            )
+        if name not in optional or optional[name] is not None:
+            raise RuleError(
+                f"{source}, line {line}: learn names {name}, which must be an optional "
+                f"parameter without a default; add {name} to optional"
+            )
+        missing = [given for given in LEARNERS[name].inputs if given not in optional]
+        if missing:
+            raise RuleError(
+                f"{source}, line {line}: learning {name} needs the optional parameter "
+                f"{missing[0]} (e.g. {missing[0]}=0.2); add it to optional"
+            )
+    return tuple(names)
+
+
 def _projected(
     header: Mapping[str, tuple[str, int]],
     key: str,
@@ -493,6 +604,7 @@ def _check_params(
     header: Mapping[str, tuple[str, int]],
     params: Sequence[str],
     optional: Mapping[str, object],
+    learn: Sequence[str],
     source: str,
 ) -> None:
     both = set(params) & set(optional)
@@ -503,8 +615,11 @@ def _check_params(
             "optional; a parameter is either required or optional"
         )
     code = _code(text)
+    learners_inputs = {given for name in learn for given in LEARNERS[name].inputs}
     for key, names in (("params", params), ("optional", list(optional))):
         for name in names:
+            if name in learners_inputs:
+                continue
             if not re.search(rf"[?$]{name}(?![A-Za-z0-9_])", code):
                 raise RuleError(
                     f"{source}, line {header[key][1]}: {key} names {name}, but the "
