@@ -36,13 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from common import git_commit, log, write_result
+from common import git_commit, log, peer_python, write_result
 
 HERE = Path(__file__).resolve().parent
 PM4PY_VENV = HERE / ".venv-pm4py"
@@ -184,29 +183,7 @@ def examples(found: dict[str, Any], labels: pd.DataFrame, count: int = 3) -> dic
 
 def pm4py_python() -> tuple[str | None, str | None]:
     """The python of ``.venv-pm4py`` with pm4py, created on first use; or why not."""
-    python = PM4PY_VENV / "bin" / "python"
-    check = [str(python), "-c", "import pm4py"]
-    if python.is_file() and subprocess.run(check, capture_output=True).returncode == 0:
-        return str(python), None
-    try:
-        if not python.is_file():
-            log(f"creating {PM4PY_VENV} ...")
-            venv.create(PM4PY_VENV, with_pip=True)
-            (PM4PY_VENV / ".gitignore").write_text("*\n")
-        log("installing pm4py into it ...")
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "pm4py"],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        if done.returncode != 0:
-            return None, "pip install pm4py failed: " + done.stderr.strip()[-500:]
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"cannot create {PM4PY_VENV}: {exc}"
-    if subprocess.run(check, capture_output=True).returncode != 0:
-        return None, "pm4py installed but cannot be imported"
-    return str(python), None
+    return peer_python(PM4PY_VENV, "pm4py", "pm4py")
 
 
 def write_pm4py_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -33,11 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
 from pathlib import Path
 from typing import Any
 
-from common import git_commit, log, write_result
+from common import git_commit, log, peer_python, write_result
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -299,24 +298,7 @@ def worker_main(kind: str, spec_json: str) -> int:
 
 def peers_python() -> tuple[str | None, str | None]:
     """The python of ``.venv-peers`` with morph-kgc, created on first use; or why not."""
-    python = PEERS / "bin" / "python"
-    check = [str(python), "-c", "import morph_kgc"]
-    if python.is_file() and subprocess.run(check, capture_output=True).returncode == 0:
-        return str(python), None
-    try:
-        if not python.is_file():
-            log(f"creating {PEERS} ...")
-            venv.create(PEERS, with_pip=True)
-        log("installing morph-kgc into it ...")
-        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "morph-kgc"],
-                              capture_output=True, text=True, timeout=900)  # fmt: skip
-        if done.returncode != 0:
-            return None, "pip install morph-kgc failed: " + done.stderr.strip()[-500:]
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"cannot create {PEERS}: {exc}"
-    if subprocess.run(check, capture_output=True).returncode != 0:
-        return None, "morph-kgc installed but cannot be imported"
-    return str(python), None
+    return peer_python(PEERS, "morph-kgc", "morph_kgc", timeout=900)
 
 
 # -- the run ------------------------------------------------------------------------------
