@@ -7,6 +7,7 @@ Every message says what went wrong and, where there is one, the fix.
 
     KgsentinelError
     ├── ConfigError            bad or missing kgsentinel.toml, bad setting
+    │   └── RuleError          a rule or shapes file is invalid, or its parameters
     ├── WorkspaceError         no workspace where one is needed, cannot create one
     ├── StoreError             the graph store failed
     │   ├── StoreLockedError   an embedded store is held by another process
@@ -17,6 +18,7 @@ Every message says what went wrong and, where there is one, the fix.
     └── IngestError            a source cannot be ingested
         ├── MappingError       a mapping file is invalid (checked before any data is read)
         ├── SourceError        a source cannot be read (file, table, URL)
+        │   └── LogFormatError an event log is corrupt or in no supported format
         └── RejectRateError    too many rows were rejected: the run was undone
 
 Example:
@@ -33,10 +35,12 @@ __all__ = [
     "IngestError",
     "InvalidIriError",
     "KgsentinelError",
+    "LogFormatError",
     "MappingError",
     "QueryError",
     "RdfError",
     "RejectRateError",
+    "RuleError",
     "SourceError",
     "StoreError",
     "StoreLockedError",
@@ -50,6 +54,10 @@ class KgsentinelError(Exception):
 
 class ConfigError(KgsentinelError):
     """The workspace configuration is missing, unreadable or invalid."""
+
+
+class RuleError(ConfigError):
+    """A rule or shapes file is invalid, or a rule's parameters are wrong."""
 
 
 class WorkspaceError(KgsentinelError):
@@ -90,6 +98,10 @@ class MappingError(IngestError):
 
 class SourceError(IngestError):
     """A source cannot be read: missing file, bad format, unknown table, bad URL."""
+
+
+class LogFormatError(SourceError):
+    """An event log is corrupt or not in a supported format (bad XML, truncated gzip...)."""
 
 
 class RejectRateError(IngestError):

@@ -101,7 +101,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from kgsentinel.errors import SourceError
+from kgsentinel.errors import LogFormatError, SourceError
 
 __all__ = [
     "ATTR",
@@ -152,10 +152,6 @@ _OCEL_JSON_KEY = re.compile(rb'"(objectTypes|eventTypes)"\s*:')
 _OCEL_XML_CHILDREN = {"object-types", "event-types", "objects", "events"}
 #: the tables every OCEL 2.0 SQLite log has
 OCEL_SQLITE_TABLES = ("event", "object", "event_object", "event_map_type", "object_map_type")
-
-
-class LogFormatError(SourceError):
-    """An event log is corrupt or not in a supported format (bad XML, truncated gzip...)."""
 
 
 @dataclass

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from kgsentinel.detectors.base import SEVERITIES
-from kgsentinel.errors import ConfigError, QueryError
+from kgsentinel.errors import QueryError, RuleError
 from kgsentinel.graph.binding import _where_brace
 from kgsentinel.graph.ontology import PREFIXES, prefix_header
 from kgsentinel.graph.terms import parse_param, to_term
@@ -120,10 +120,6 @@ _NOT_CODE = re.compile(
 _SERVICE = re.compile(r"(?<![\w?$:.-])SERVICE(?![\w:-])", re.IGNORECASE)
 _FORM = re.compile(r"(?<![\w?$:.-])(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:-])", re.IGNORECASE)
 _PREFIX_LINES = prefix_header().count("\n")
-
-
-class RuleError(ConfigError):
-    """A rule or shapes file is invalid, or a rule's parameters are wrong."""
 
 
 @dataclass(frozen=True)
