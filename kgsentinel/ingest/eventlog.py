@@ -571,7 +571,7 @@ def log_format(path: str | os.PathLike[str]) -> str:
         >>> log_format(notes)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        kgsentinel.ingest.eventlog.LogFormatError: .../notes.csv: not an event log in a supported \
+        kgsentinel.errors.LogFormatError: .../notes.csv: not an event log in a supported \
 format (XES (.xes, .xes.gz), OCEL 2.0 JSON (.jsonocel, .json), OCEL 2.0 XML (.xmlocel, .xml), \
 OCEL 2.0 SQLite (.sqlite, .sqlite3, .db), CloudEvents JSON Lines (.jsonl, .ndjson)); \
 for tables, give a mapping
