@@ -125,6 +125,31 @@ def test_an_incremental_run_examines_only_changed_cases(loaded: Path) -> None:
     assert cases == ["A", "F"]
 
 
+def test_a_run_after_no_change_examines_no_case(loaded: Path) -> None:
+    with open_workspace(loaded) as ws:
+        detect(ws)
+        [report] = detect(ws)
+        standing = list_anomalies(ws.store)
+    assert (report.incremental, report.cases, report.new, report.resolved) == (True, 0, 0, 0)
+    assert list(standing["case_id"]) == ["F"]
+
+
+def test_retiming_an_event_inside_a_case_makes_only_that_case_examined_again(
+    loaded: Path,
+) -> None:
+    with open_workspace(loaded) as ws:
+        detect(ws)
+        # B's middle step moves an hour; its number of events and last time stay
+        ws.store.update(
+            "PREFIX kgs: <https://w3id.org/kgsentinel#> DELETE { GRAPH ?g { ?e kgs:timestamp ?t } } "
+            "INSERT { GRAPH ?g { ?e kgs:timestamp ?later } } WHERE { GRAPH ?g { "
+            "?e kgs:eventId 'B-Formulation-2026-01-02T09:00:00Z' ; kgs:timestamp ?t } "
+            "BIND(?t + 'PT1H'^^<http://www.w3.org/2001/XMLSchema#dayTimeDuration> AS ?later) }"
+        )
+        [report] = detect(ws)
+    assert (report.incremental, report.cases) == (True, 1)
+
+
 def test_running_one_detector_never_makes_another_skip_a_case(loaded: Path) -> None:
     config = loaded / "kgsentinel.toml"
     config.write_text(config.read_text() + '[detectors.other]\nkind = "long-cases"\n')

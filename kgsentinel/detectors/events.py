@@ -52,7 +52,7 @@ _EVENT_PROPERTIES = (
     ("case", "case", True), ("activity", "activity", True), ("timestamp", "timestamp", True),
     ("resource", "resource", False), ("event_id", "eventId", False),
 )  # fmt: skip
-_CASE_IDS = _PREFIXES + "SELECT ?case ?case_id WHERE { ?case a kgs:Case ; kgs:caseId ?case_id }"
+_CASE_IDS = _PREFIXES + "SELECT ?case ?case_id WHERE {\n?case a kgs:Case ; kgs:caseId ?case_id }"
 _LABELS = (
     _PREFIXES + "SELECT ?thing ?label WHERE { { ?thing a kgs:Activity } UNION "
     "{ ?thing a kgs:Resource } ?thing rdfs:label ?label }"
@@ -97,7 +97,8 @@ def read_event_log(
     if events.empty:
         return _empty()
     labels = store.query_frame(_LABELS).drop_duplicates("thing").set_index("thing")["label"]
-    case_ids = store.query_frame(_CASE_IDS).drop_duplicates("case").set_index("case")["case_id"]
+    case_ids = store.query_frame(_CASE_IDS.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
+    case_ids = case_ids.drop_duplicates("case").set_index("case")["case_id"]
     log = pd.DataFrame({
         "case": events["case"],
         "case_id": _or_local_name(_lookup(events["case"], case_ids), events["case"]),

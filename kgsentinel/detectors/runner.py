@@ -7,11 +7,11 @@ rules, SHACL shapes) query the store themselves.
 
 Runs are incremental: the event log is kept in ``.kgsentinel/detectors/``
 with a signature per case (its number of events and its last time), so a run
-reads from the graph only the cases whose signature changed. Each detector
-learns from the whole history and looks for anomalies in the cases it has not
-seen as they are now (it remembers the signatures it examined, so running one
-detector never makes another one skip a case). Findings are written once (by fingerprint); a finding
-of an examined case that is no longer found is marked invalidated. Each run of
+reads from the graph only the cases whose signature changed (see
+:mod:`.history`). Each detector learns from the whole history and looks for
+anomalies in the cases it has not seen as they are now (it remembers the
+signatures it examined, so running one detector never makes another one skip a
+case). Findings are written once (by fingerprint); a finding of an examined case that is no longer found is marked invalidated. Each run of
 each detector is a ``kgs:DetectorRun`` (PROV-O) in the provenance graph.
 
 Example:
@@ -46,6 +46,7 @@ from kgsentinel.detectors.anomalies import (
     invalidation_quads,
     known_anomalies,
 )
+from kgsentinel.detectors.history import EventHistory, is_in
 from kgsentinel.detectors.suite import DEFAULT_SUITE, KIND_CLASSES, make_detector
 from kgsentinel.errors import ConfigError
 from kgsentinel.graph import terms
@@ -53,8 +54,6 @@ from kgsentinel.graph.ontology import KGS
 from kgsentinel.graph.terms import graph_iri
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from kgsentinel.detectors.base import Finding
     from kgsentinel.workspace import Workspace
 
@@ -68,12 +67,7 @@ __all__ = [
 
 PROVENANCE_GRAPH = graph_iri("provenance")
 GRAPH_KINDS = ("sparql", "shacl")
-#: past this share of changed events, an incremental run reads the whole log again
-FULL_READ_SHARE = 0.25
-#: once the log has grown by this share since a detector learned, it learns again
-REFIT_GROWTH = 0.1
 Progress = Callable[[str], None]
-_SCAN = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{ ?event kgs:%s ?value }}"
 
 
 @dataclass(frozen=True)
@@ -203,7 +197,7 @@ def detect(
     chosen = [specs[name] for name in names] or [s for s in specs.values() if s.enabled]
     detectors = [(spec, spec.build()) for spec in chosen]  # parameters checked up front
     reports = []
-    history: _History | None = None
+    history: EventHistory | None = None
     for spec, detector in detectors:
         if progress:
             progress(spec.name)
@@ -211,96 +205,42 @@ def detect(
             reports.append(_run_graph_detector(workspace, spec, detector))
             continue
         if history is None:
-            history = _History.read(workspace, full=full)
+            folder = workspace.state_dir / "detectors"
+            history = EventHistory.read(workspace.store, folder, full=full)
         reports.append(_run_log_detector(workspace, spec, detector, history, full=full))
     return reports
 
 
-# -- the event log, kept between runs ------------------------------------------------------
+# -- running one detector ------------------------------------------------------------------
 
 
-@dataclass
-class _History:
-    """The whole event log as it is now, and each case's signature (events, last time)."""
+def _run_log_detector(
+    workspace: Workspace, spec: DetectorSpec, detector: Any, history: EventHistory, *, full: bool
+) -> DetectorReport:
+    """Look for anomalies in the cases the detector has not seen, with what it learned.
 
-    log: pd.DataFrame
-    signatures: pd.DataFrame
-    folder: Path
-
-    @classmethod
-    def read(cls, workspace: Workspace, *, full: bool) -> _History:
-        """The log: the cached one with changed cases read again, or all of it."""
-        import pandas as pd
-
-        from kgsentinel.detectors.events import read_event_log, sort_event_log
-
-        folder = workspace.state_dir / "detectors"
-        folder.mkdir(parents=True, exist_ok=True)
-        cached_log, cached_signatures = folder / "events.parquet", folder / "events-cases.parquet"
-        now = _signatures(workspace)
-        changed = None
-        if not full and cached_log.exists() and cached_signatures.exists():
-            changed = _changed_cases(pd.read_parquet(cached_signatures), now)
-            if _share(changed, now) > FULL_READ_SHARE:
-                changed = None
-        if changed is None:
-            log = read_event_log(workspace.store)
-        else:
-            kept = pd.read_parquet(cached_log)
-            kept = kept[kept["case"].isin(set(now["case"]) - set(changed))]
-            fresh = read_event_log(workspace.store, cases=changed)
-            log = (
-                sort_event_log(pd.concat([kept, fresh], ignore_index=True)) if len(fresh) else kept
-            )
-        _write_parquet(log, cached_log)
-        _write_parquet(now, cached_signatures)
-        return cls(log, now, folder)
-
-    def to_examine(self, detector: str, *, full: bool) -> tuple[list[str], bool]:
-        """The cases ``detector`` has not seen as they are now, and whether that is a subset."""
-        import pandas as pd
-
-        seen = self._seen_path(detector)
-        if full or not seen.exists():
-            return list(self.signatures["case"]), False
-        return _changed_cases(pd.read_parquet(seen), self.signatures), True
-
-    def examined(self, detector: str) -> None:
-        """Remember that ``detector`` has seen every case as it is now."""
-        _write_parquet(self.signatures, self._seen_path(detector))
-
-    def _seen_path(self, detector: str) -> Path:
-        return self.folder / f"seen-{detector}.parquet"
-
-    def fitted(self, spec: DetectorSpec, events: int) -> Any:
-        """What ``spec``'s detector learned last, if it still fits this log and configuration."""
-        from kgsentinel.detectors.state import load_fitted
-
-        saved = load_fitted(self._fitted_path(spec.name))
-        if saved is None:
-            return None
-        detector, meta = saved
-        same = meta.get("config") == _fingerprint_config(spec)
-        if not same or events > (1 + REFIT_GROWTH) * int(meta.get("events", 0)):
-            return None
-        return detector
-
-    def save_fitted(self, spec: DetectorSpec, detector: Any, events: int) -> None:
-        """Keep what ``spec``'s detector learned from a log of ``events`` events.
-
-        A detector of another package cannot be saved (only kgsentinel's and
-        scikit-learn's classes are rebuilt): it learns again in every run.
-        """
-        from kgsentinel.detectors.state import save_fitted
-
-        meta = {"config": _fingerprint_config(spec), "events": events}
-        try:
-            save_fitted(detector, self._fitted_path(spec.name), meta=meta)
-        except TypeError:
-            self._fitted_path(spec.name).unlink(missing_ok=True)
-
-    def _fitted_path(self, detector: str) -> Path:
-        return self.folder / f"fitted-{detector}.json"
+    It learns from the whole log in a full run, and again once the log has grown
+    by :data:`~kgsentinel.detectors.history.REFIT_GROWTH` since; in between,
+    incremental runs reuse what it learned last (saved without pickle, see :mod:`.state`).
+    """
+    started = _now()
+    cases, incremental = history.to_examine(spec.name, full=full)
+    examined = set(cases)
+    log = history.log
+    findings: list[Finding] = []
+    in_scope = log[is_in(log["case"], examined)] if incremental else log
+    if len(in_scope):
+        config = _fingerprint_config(spec)
+        fitted = history.fitted(spec.name, config, len(log)) if incremental else None
+        if fitted is None:
+            fitted = detector.fit(log)
+            history.save_fitted(spec.name, fitted, config, len(log))
+        findings = fitted.findings(in_scope)
+    scope = examined | set(in_scope["event"]) if incremental else None
+    case_of = dict(zip(in_scope["event"], in_scope["case"], strict=True))
+    report = _record(workspace, spec, findings, started, scope, len(examined), incremental, case_of)
+    history.examined(spec.name)
+    return report
 
 
 def _fingerprint_config(spec: DetectorSpec) -> str:
@@ -310,74 +250,6 @@ def _fingerprint_config(spec: DetectorSpec) -> str:
     from kgsentinel import __version__
 
     return json.dumps([spec.kind, spec.params, __version__], sort_keys=True, default=str)
-
-
-def _share(cases: list[str], signatures: pd.DataFrame) -> float:
-    """The share of all events that belong to ``cases``."""
-    total = max(1, int(signatures["events"].sum()))
-    return int(signatures.loc[signatures["case"].isin(set(cases)), "events"].sum()) / total
-
-
-def _signatures(workspace: Workspace) -> pd.DataFrame:
-    """Each case's number of events and last time (as written), from two index reads.
-
-    Two single-pattern reads joined in pandas cost a fraction of the same
-    aggregate in SPARQL, which looks every event up again.
-    """
-    import pandas as pd
-
-    store = workspace.store
-    cases = store.query_frame(_SCAN % "case").drop_duplicates("event")
-    times = store.query_frame(_SCAN % "timestamp").drop_duplicates("event")
-    events = cases.merge(times, on="event", suffixes=("_case", "_time"))
-    grouped = events.groupby("value_case", sort=False)["value_time"].agg(["size", "max"])
-    return pd.DataFrame({"case": grouped.index.astype(object), "events": grouped["size"].to_numpy(),
-                         "last": grouped["max"].fillna("").to_numpy()})  # fmt: skip
-
-
-def _changed_cases(before: pd.DataFrame, now: pd.DataFrame) -> list[str]:
-    merged = now.merge(before, on="case", how="left", suffixes=("", "_before"))
-    differs = (merged["events"] != merged["events_before"]) | (
-        merged["last"] != merged["last_before"]
-    )
-    return merged.loc[differs, "case"].tolist()
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    frame.to_parquet(temporary, index=False)
-    temporary.replace(path)
-
-
-# -- running one detector ------------------------------------------------------------------
-
-
-def _run_log_detector(
-    workspace: Workspace, spec: DetectorSpec, detector: Any, history: _History, *, full: bool
-) -> DetectorReport:
-    """Look for anomalies in the cases the detector has not seen, with what it learned.
-
-    It learns from the whole log in a full run, and again once the log has grown
-    by :data:`REFIT_GROWTH` since; in between, incremental runs reuse what it
-    learned last (saved without pickle, see :mod:`.state`).
-    """
-    started = _now()
-    cases, incremental = history.to_examine(spec.name, full=full)
-    examined = set(cases)
-    log = history.log
-    findings: list[Finding] = []
-    in_scope = log[log["case"].isin(examined)] if incremental else log
-    if len(in_scope):
-        fitted = history.fitted(spec, len(log)) if incremental else None
-        if fitted is None:
-            fitted = detector.fit(log)
-            history.save_fitted(spec, fitted, len(log))
-        findings = fitted.findings(in_scope)
-    scope = examined | set(in_scope["event"]) if incremental else None
-    case_of = dict(zip(in_scope["event"], in_scope["case"], strict=True))
-    report = _record(workspace, spec, findings, started, scope, len(examined), incremental, case_of)
-    history.examined(spec.name)
-    return report
 
 
 def _run_graph_detector(workspace: Workspace, spec: DetectorSpec, detector: Any) -> DetectorReport:
@@ -412,7 +284,7 @@ def _record(
             extra = [case_of[finding.subject]] if finding.subject in case_of else []
             quads += anomaly_quads(spec.name, finding, run=run, detected_at=started,
                                    subjects=extra)  # fmt: skip
-    in_scope = known if scope is None else known[known["subject"].isin(scope)]
+    in_scope = known if scope is None else known[is_in(known["subject"], scope)]
     gone = set(in_scope["anomaly"]) - set(stamped)
     ended = _now()
     quads += invalidation_quads(sorted(gone), at=ended)

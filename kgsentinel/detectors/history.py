@@ -1,0 +1,225 @@
+"""The event log kept between detector runs, and what changed in it since.
+
+A run reads from the graph only what it must. The workspace keeps, in
+``.kgsentinel/detectors/``:
+
+- ``events.parquet``: the event log frame of the last run;
+- ``events-index.parquet``: every event IRI with its case and its time as
+  written, so the next run scans only the times (one index read) and looks up
+  the case of new events alone;
+- ``events-cases.parquet``: each case's signature (number of events, last
+  time, a digest of its events' times); a case whose signature changed is read
+  again, the others come from the cached log;
+- ``seen-DETECTOR.parquet``: the signatures each detector examined, so running
+  one detector never makes another skip a case;
+- ``fitted-DETECTOR.json``: what each detector learned (see :mod:`.state`).
+
+A case counts as changed when one of its events is added, removed or given
+another time; ``kgsentinel detect --full`` examines every case again.
+
+Example:
+    >>> import pandas as pd
+    >>> before = pd.DataFrame({"case": ["c1", "c2"], "events": [2, 3], "last": ["t1", "t2"]})
+    >>> now = pd.DataFrame({"case": ["c1", "c2", "c3"], "events": [2, 4, 1],
+    ...                     "last": ["t1", "t3", "t1"]})
+    >>> changed_cases(before, now)
+    ['c2', 'c3']
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from kgsentinel.graph.ontology import KGS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgsentinel.graph.store import GraphStore
+
+__all__ = ["FULL_READ_SHARE", "REFIT_GROWTH", "EventHistory", "changed_cases", "is_in"]
+
+#: past this share of changed events, an incremental run reads the whole log again
+FULL_READ_SHARE = 0.25
+#: once the log has grown by this share since a detector learned, it learns again
+REFIT_GROWTH = 0.1
+#: events looked up per query when finding the cases of new events
+LOOKUP_BATCH = 5000
+_SCAN = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{ ?event kgs:%s ?value }}"
+_CASES_OF = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{\n%s?event kgs:case ?value }}"
+
+
+@dataclass
+class EventHistory:
+    """The whole event log as it is now, and each case's signature (events, last time)."""
+
+    log: pd.DataFrame
+    signatures: pd.DataFrame
+    folder: Path
+
+    @classmethod
+    def read(cls, store: GraphStore, folder: Path, *, full: bool) -> EventHistory:
+        """The log: the cached one with changed cases read again, or all of it."""
+        from kgsentinel.detectors.events import read_event_log, sort_event_log
+
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {name: folder / f"{name}.parquet" for name in ("events", "events-index",
+                                                                "events-cases")}  # fmt: skip
+        cached = not full and all(path.exists() for path in paths.values())
+        index = current_events(store, pd.read_parquet(paths["events-index"]) if cached else None)
+        now = signatures(index)
+        changed = None
+        if cached:
+            changed = changed_cases(pd.read_parquet(paths["events-cases"]), now)
+            if _share(changed, now) > FULL_READ_SHARE:
+                changed = None
+        if changed is None:
+            log = read_event_log(store)
+        elif not changed:
+            log = pd.read_parquet(paths["events"])
+        else:
+            kept = pd.read_parquet(paths["events"])
+            kept = kept[is_in(kept["case"], now["case"]) & ~is_in(kept["case"], changed)]
+            fresh = read_event_log(store, cases=changed)
+            log = (
+                sort_event_log(pd.concat([kept, fresh], ignore_index=True))
+                if len(fresh)
+                else (kept)
+            )
+        if changed != []:
+            _write_parquet(log, paths["events"])
+            _write_parquet(index, paths["events-index"])
+            _write_parquet(now, paths["events-cases"])
+        return cls(log, now, folder)
+
+    def to_examine(self, detector: str, *, full: bool) -> tuple[list[str], bool]:
+        """The cases ``detector`` has not seen as they are now, and whether that is a subset."""
+        seen = self._seen_path(detector)
+        if full or not seen.exists():
+            return list(self.signatures["case"]), False
+        return changed_cases(pd.read_parquet(seen), self.signatures), True
+
+    def examined(self, detector: str) -> None:
+        """Remember that ``detector`` has seen every case as it is now."""
+        _write_parquet(self.signatures, self._seen_path(detector))
+
+    def fitted(self, detector: str, config: str, events: int) -> Any:
+        """What ``detector`` learned last, if it still fits this log and ``config``."""
+        from kgsentinel.detectors.state import load_fitted
+
+        saved = load_fitted(self._fitted_path(detector))
+        if saved is None:
+            return None
+        fitted, meta = saved
+        if meta.get("config") != config or events > (1 + REFIT_GROWTH) * int(meta.get("events", 0)):
+            return None
+        return fitted
+
+    def save_fitted(self, detector: str, fitted: Any, config: str, events: int) -> None:
+        """Keep what ``detector`` learned from a log of ``events`` events, under ``config``.
+
+        A detector of another package cannot be saved (only kgsentinel's and
+        scikit-learn's classes are rebuilt): it learns again in every run.
+        """
+        from kgsentinel.detectors.state import save_fitted
+
+        try:
+            save_fitted(fitted, self._fitted_path(detector), meta={"config": config,
+                                                                     "events": events})  # fmt: skip
+        except TypeError:
+            self._fitted_path(detector).unlink(missing_ok=True)
+
+    def _seen_path(self, detector: str) -> Path:
+        return self.folder / f"seen-{detector}.parquet"
+
+    def _fitted_path(self, detector: str) -> Path:
+        return self.folder / f"fitted-{detector}.json"
+
+
+def current_events(store: GraphStore, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every event with a time: its IRI, its case (NA if none) and its time as written.
+
+    With ``known`` (this frame from an earlier run) only the times are scanned
+    and the case is looked up for the events ``known`` lacks; without it, the
+    cases are scanned too. Two single-pattern reads joined in pandas cost a
+    fraction of the same join in SPARQL, which looks every event up again.
+    """
+    times = store.query_frame(_SCAN % "timestamp").drop_duplicates("event")
+    times = times.rename(columns={"value": "time"})
+    if known is None:
+        new = times["event"]
+    else:
+        times = times.merge(known[["event", "case"]], on="event", how="left")
+        new = times.loc[~is_in(times["event"], known["event"]), "event"]
+        if not len(new):
+            return times[["event", "case", "time"]]
+        times = times.drop(columns="case")
+    if known is None or len(new) > FULL_READ_SHARE * len(times):
+        cases = store.query_frame(_SCAN % "case")
+    else:
+        cases = pd.concat([_cases_of(store, new.iloc[start : start + LOOKUP_BATCH].tolist())
+                           for start in range(0, len(new), LOOKUP_BATCH)])  # fmt: skip
+        if known is not None:
+            cases = pd.concat([known.loc[known["case"].notna(), ["event", "case"]]
+                               .rename(columns={"case": "value"}), cases])  # fmt: skip
+    cases = cases.drop_duplicates("event").rename(columns={"value": "case"})
+    return times.merge(cases, on="event", how="left")[["event", "case", "time"]]
+
+
+def signatures(events: pd.DataFrame) -> pd.DataFrame:
+    """Each case's number of events, last time and digest, from :func:`current_events`.
+
+    The digest sums a hash of each event's IRI and time (written in hex), so
+    adding, removing or retiming any event of a case changes it.
+    """
+    events = events.dropna(subset=["case"])
+    hashed = pd.util.hash_pandas_object(events[["event", "time"]], index=False)
+    events = events.assign(digest=hashed.to_numpy(dtype=np.uint64))
+    grouped = events.groupby("case", sort=False)
+    found = grouped["time"].agg(["size", "max"])
+    digests = grouped["digest"].sum().map("{:016x}".format)
+    return pd.DataFrame({"case": found.index.astype(object), "events": found["size"].to_numpy(),
+                         "last": found["max"].fillna("").to_numpy(),
+                         "digest": digests.to_numpy()})  # fmt: skip
+
+
+def changed_cases(before: pd.DataFrame, now: pd.DataFrame) -> list[str]:
+    """The cases of ``now`` whose signature is not the one in ``before``."""
+    compared = [c for c in ("events", "last", "digest") if c in before.columns and c in now.columns]
+    merged = now.merge(before[["case", *compared]], on="case", how="left", suffixes=("", "_before"))
+    differs = np.zeros(len(merged), dtype=bool)
+    for column in compared:
+        differs |= (merged[column] != merged[f"{column}_before"]).to_numpy(dtype=bool)
+    return merged.loc[differs, "case"].tolist()
+
+
+def is_in(values: pd.Series, wanted: Collection[str] | pd.Series) -> np.ndarray:
+    """Which of ``values`` are in ``wanted``, by one hash lookup each.
+
+    (``Series.isin`` on Arrow strings converts every wanted value in Python.)
+    """
+    items = list(wanted) if isinstance(wanted, (set, frozenset)) else wanted
+    return pd.Index(np.asarray(values, dtype=object)).isin(np.asarray(items, dtype=object))
+
+
+def _cases_of(store: GraphStore, events: Sequence[str]) -> pd.DataFrame:
+    from kgsentinel.detectors.events import iri_values
+
+    return store.query_frame(_CASES_OF % iri_values("event", events))
+
+
+def _share(cases: list[str], signatures: pd.DataFrame) -> float:
+    """The share of all events that belong to ``cases``."""
+    total = max(1, int(signatures["events"].sum()))
+    return int(signatures.loc[is_in(signatures["case"], cases), "events"].sum()) / total
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    frame.to_parquet(temporary, index=False)
+    temporary.replace(path)
