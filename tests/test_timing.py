@@ -212,3 +212,23 @@ def test_hours_in_words() -> None:
     assert format_hours(0.5) == "30 minutes"
     assert format_hours(47.0) == "47.0 hours"
     assert format_hours(24 * 9.5) == "9.5 days"
+
+
+def test_a_step_that_is_almost_always_instant_is_slow_at_an_hour() -> None:
+    rng = np.random.default_rng(3)
+    rows = []
+    for n in range(300):
+        clock = START + pd.Timedelta(hours=float(rng.uniform(0, 2000)))
+        logged = clock + pd.Timedelta(seconds=float(rng.uniform(0, 30)))  # logged together
+        rows += [(f"c{n}", "Register", clock, clock), (f"c{n}", "Acknowledge", logged, logged)]
+    late = [("late", "Register", START, START),
+            ("late", "Acknowledge", START + pd.Timedelta(hours=5), START)]  # fmt: skip
+    sooner = [("sooner", "Register", START, START),
+              ("sooner", "Acknowledge", START + pd.Timedelta(minutes=20), START)]  # fmt: skip
+    log = event_log(rows + late + sooner)
+    found = DurationDetector().fit(log).findings(log)
+    assert [(f.case_id, f.activity) for f in found] == [("late", "Acknowledge")]
+    assert found[0].explanation == (
+        "Acknowledge took 5.0 hours; usually within a minute (from Register: 99.3% of the times)"
+    )
+    assert found[0].evidence[0].expected == 0.0 and found[0].evidence[0].observed == 5.0

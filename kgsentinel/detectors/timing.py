@@ -21,6 +21,10 @@ are left out):
   more: a factor e per standard deviation) that no z-score stands out, it is
   beyond the group's slowest 1% by a factor (``tail_ratio``).
 
+A transition that is instant at least 99% of the time (of 50 or more) is slow
+at an hour or more, whatever its few timed times look like (they may all be
+the anomalies themselves).
+
 The z threshold is chosen from the data: 3.5 (the usual cut for robust
 z-scores) when the fitted z-scores have a Gaussian upper tail, raised in
 proportion when it is heavier.
@@ -67,6 +71,11 @@ _MAD_TO_SD = 1.4826
 #: the slowest-1% rule needs this many times in a group, spread at least this wide (log hours)
 _TAIL_COUNT = 20
 _WIDE = 1.0
+#: a transition seen this many times, at least this share of them instant, is instant:
+#: taking _INSTANT_SLOW hours or more is slow, whatever its rare timed times say
+_INSTANT_COUNT = 50
+_INSTANT_SHARE = 0.99
+_INSTANT_SLOW = 1.0
 _COLUMNS = ("case", "case_id", "event_id", "activity", "timestamp")
 
 
@@ -86,17 +95,24 @@ def format_hours(hours: float) -> str:
 
 @dataclass
 class _Times:
-    """Per group: median and spread of log hours, the slowest 1% (hours), and the count."""
+    """Per group: median and spread of log hours, the slowest 1% (hours), and the count.
+
+    These are over the times of a minute or more; ``instant`` is the share of
+    all times under a minute, and ``total`` the number of all times.
+    """
 
     median: pd.Series
     spread: pd.Series
     slowest: pd.Series
     count: pd.Series
+    instant: pd.Series
+    total: pd.Series
 
     @classmethod
     def of(cls, groups: np.ndarray, values: np.ndarray) -> _Times:
-        """Statistics of ``values`` (log hours) per group, over the times of a minute or more."""
+        """Statistics of ``values`` (log hours) per group."""
         timed = values >= _TIMED
+        every = pd.Series(~timed).groupby(groups)
         frame = pd.DataFrame({"g": groups[timed], "y": values[timed]})
         by = frame.groupby("g")["y"]
         median = by.median()
@@ -105,10 +121,23 @@ class _Times:
         upper = (by.quantile(0.9) - median) / _Z90
         spread = np.maximum(mad, upper).clip(lower=_MIN_SPREAD)
         slowest = np.exp(by.quantile(0.99)) - _MINUTE
-        return cls(median, spread, slowest, by.size())
+        return cls(median, spread, slowest, by.size(), every.mean(), every.size())
 
-    def judge(self, groups: np.ndarray, values: np.ndarray, min_count: int) -> _Judged:
-        """z-scores and ratios to the slowest 1% of ``values`` in their groups (NaN: unjudged)."""
+    def judge(
+        self, groups: np.ndarray, values: np.ndarray, min_count: int, *, instant: bool = False
+    ) -> _Judged:
+        """z-scores and ratios to the slowest 1% of ``values`` in their groups (NaN: unjudged).
+
+        With ``instant``, a time in an instant group (see :data:`_INSTANT_SHARE`)
+        is judged against being instant instead.
+        """
+        hours = np.exp(values) - _MINUTE
+        share = np.full(len(groups), np.nan)
+        if instant:
+            usual = self.total.index[(self.total.to_numpy() >= _INSTANT_COUNT)
+                                     & (self.instant.to_numpy() >= _INSTANT_SHARE)]  # fmt: skip
+            at = pd.Index(usual).get_indexer(groups)
+            share[at >= 0] = self.instant.loc[usual].to_numpy(dtype=float)[at[at >= 0]]
         known = self.count.index[self.count.to_numpy() >= min_count]
         index = pd.Index(known).get_indexer(groups)
         found = index >= 0
@@ -121,10 +150,13 @@ class _Times:
         median, spread, slowest, count = (pick(s) for s in (self.median, self.spread,
                                                             self.slowest, self.count))  # fmt: skip
         slowest[~((count >= _TAIL_COUNT) & (spread >= _WIDE))] = np.nan
-        hours = np.exp(values) - _MINUTE
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(slowest > 0, hours / slowest, np.nan)
-        return _Judged((values - median) / spread, ratio, median, slowest)
+        judged = _Judged((values - median) / spread, ratio, median, slowest, hours, share)
+        is_instant = ~np.isnan(share)
+        judged.z[is_instant] = judged.ratio[is_instant] = judged.slowest[is_instant] = np.nan
+        judged.median[is_instant] = math.log(_MINUTE)  # typically no time at all
+        return judged
 
 
 @dataclass
@@ -135,18 +167,23 @@ class _Judged:
     ratio: np.ndarray
     median: np.ndarray
     slowest: np.ndarray
+    hours: np.ndarray
+    #: the group's share of instant times where it is an instant group, else NaN
+    instant: np.ndarray
 
     def fill(self, where: np.ndarray, other: _Judged) -> None:
         """Take ``other``'s judgement at the positions ``where`` (a boolean mask)."""
-        for name in ("z", "ratio", "median", "slowest"):
+        for name in ("z", "ratio", "median", "slowest", "hours", "instant"):
             getattr(self, name)[where] = getattr(other, name)
 
     def severity(self, z_threshold: float, tail_ratio: float) -> np.ndarray:
-        """How far past either threshold, in threshold units (>= 0 means too slow; NaN unjudged)."""
+        """How far past any threshold, in threshold units (>= 0 means too slow; NaN unjudged)."""
         by_z = self.z - z_threshold
         with np.errstate(divide="ignore", invalid="ignore"):
             by_tail = np.log(self.ratio / tail_ratio) / math.log(1.5)
-        return np.fmax(by_z, by_tail)
+            by_instant = np.where(np.isnan(self.instant), np.nan,
+                                  np.log(self.hours / _INSTANT_SLOW) / math.log(1.5))  # fmt: skip
+        return np.fmax(np.fmax(by_z, by_tail), by_instant)
 
 
 class DurationDetector(BaseEstimator):
@@ -243,8 +280,8 @@ class DurationDetector(BaseEstimator):
 
     def _judge_waits(self, waits: _Durations) -> tuple[_Judged, np.ndarray]:
         """Against the transition's times, else the activity's; and where it fell back."""
-        judged = self._pairs.judge(waits.pair, waits.value, self.min_observations)
-        fallback = np.isnan(judged.z)
+        judged = self._pairs.judge(waits.pair, waits.value, self.min_observations, instant=True)
+        fallback = np.isnan(judged.z) & np.isnan(judged.instant)
         into = self._into.judge(waits.activity[fallback], waits.value[fallback],
                                 self.min_observations)  # fmt: skip
         judged.fill(fallback, into)
@@ -273,6 +310,17 @@ class DurationDetector(BaseEstimator):
             source = "any step" if fallback else event["previous"]
             text = (f"{activity} took {format_hours(observed)}; usually "
                     f"{format_hours(typical)} (from {source})")  # fmt: skip
+        instant = float(judged.instant[k])
+        if math.isfinite(instant):
+            text = (f"{activity} took {format_hours(observed)}; usually within a minute "
+                    f"(from {event['previous']}: {instant:.1%} of the times)")  # fmt: skip
+            evidence = [
+                Evidence(label=label, expected=0.0, observed=round(observed, 4)),
+                Evidence(label=f"share of {label} under a minute", expected=round(instant, 4),
+                         observed=round(observed, 4),
+                         rule=f"a step almost always instant is slow at {_INSTANT_SLOW:g} hour"),
+            ]  # fmt: skip
+            return self._slow(event, severity, text, evidence, measure)
         slow = observed > typical
         by_tail = slow and z < self.z_threshold_
         if by_tail:
@@ -286,9 +334,21 @@ class DurationDetector(BaseEstimator):
             evidence.append(
                 _tail_evidence(f"slowest 1% of {label}", slowest, observed, self.tail_ratio)
             )
+        return self._slow(event, severity, text, evidence, measure, slow=slow)
+
+    @staticmethod
+    def _slow(
+        event: dict[str, Any],
+        severity: float,
+        text: str,
+        evidence: list[Evidence],
+        measure: str,
+        *,
+        slow: bool = True,
+    ) -> Finding:
         return Finding(kind="slow" if slow else "unusual-value", subject=event["case"],
                        score=_score(severity), explanation=text, case_id=event["case_id"],
-                       event_id=event["event_id"], activity=activity,
+                       event_id=event["event_id"], activity=event["activity"],
                        key=f"{event['event_id']}:{measure}", evidence=tuple(evidence))  # fmt: skip
 
 
