@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ATTRIBUTE_PREFIX", "as_event_log", "iri_values", "read_event_log", "sort_event_log"]
 
+#: index scans run at once when reading the whole log (the store reads on both cores)
+READERS = 2
 #: event attribute columns are named ``attr:<name>``
 ATTRIBUTE_PREFIX = "attr:"
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -66,7 +68,8 @@ _NOT_EVENT_ATTRIBUTES = {
                               "fingerprint", "detectedAt", "activityLabel", "hasLabel")),
     _RDFS + "label", _RDFS + "comment",
 }  # fmt: skip
-_LITERAL_PREDICATES = "SELECT DISTINCT ?p WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }"
+#: every predicate (asking for literal objects too would decode every object: 4x slower)
+_PREDICATES = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
 _SCAN_IRI = "SELECT ?event ?value WHERE { ?event %s ?value FILTER(isLiteral(?value)) }"
 _ATTRIBUTES = (
     _PREFIXES
@@ -87,13 +90,14 @@ def read_event_log(
     literal properties of events become ``attr:<name>`` columns.
     """
     restrict = ""
+    predicates: list[str] = []
     if cases is not None:
         if not cases:
             return _empty()
         restrict = iri_values("case", cases)
         events = store.query_frame(_EVENTS.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
     else:
-        events = _scan_events(store)
+        events, predicates = _scan_events(store)
     if events.empty:
         return _empty()
     labels = store.query_frame(_LABELS).drop_duplicates("thing").set_index("thing")["label"]
@@ -111,7 +115,7 @@ def read_event_log(
     })  # fmt: skip
     log = log.dropna(subset=["timestamp"]).drop_duplicates("event")
     if attributes:
-        log = _with_attributes(log, store, cases is not None and restrict)
+        log = _with_attributes(log, store, restrict, predicates)
     return sort_event_log(log)
 
 
@@ -131,22 +135,40 @@ def _or_local_name(values: pd.Series, iris: pd.Series) -> pd.Series:
     return values.where(~missing, iris[missing].map(_local_name))
 
 
-def _scan_events(store: GraphStore) -> pd.DataFrame:
-    """Every event's case, activity, time, resource and id, one property at a time.
+def _scan_events(store: GraphStore) -> tuple[pd.DataFrame, list[str]]:
+    """Every event's case, activity, time, resource and id, one property at a time,
+    and the predicates that may be attributes.
 
     One pattern per query reads an index in order; the join of five patterns in
     one query looks each event up again and is several times slower on disk.
     """
     frame = None
-    for column, predicate, required in _EVENT_PROPERTIES:
-        values = store.query_frame(_SCAN % predicate).rename(columns={"value": column})
-        values = values.drop_duplicates("event")
+    *scans, found = _read_all(store, [*(_SCAN % predicate for _, predicate, _ in _EVENT_PROPERTIES),
+                                      _PREDICATES])  # fmt: skip
+    skipped = _NOT_EVENT_ATTRIBUTES | _object_properties()
+    predicates = [p for p in found["p"].dropna() if p not in skipped]
+    for (column, _, required), values in zip(_EVENT_PROPERTIES, scans, strict=True):
+        values = values.rename(columns={"value": column}).drop_duplicates("event")
         if frame is None:
             frame = values
         else:
             frame = frame.merge(values, on="event", how="inner" if required else "left")
     assert frame is not None
-    return frame
+    return frame, predicates
+
+
+def _object_properties() -> set[str]:
+    """The ontology's properties whose values are things, never attributes (and ``rdf:type``)."""
+    import pyoxigraph as ox
+
+    from kgsentinel.graph.ontology import ontology_text
+
+    owl = "http://www.w3.org/2002/07/owl#"
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    triples = ox.parse(ontology_text(), format=ox.RdfFormat.TURTLE)
+    kind = ox.NamedNode(owl + "ObjectProperty")
+    found = {t.subject.value for t in triples if t.predicate == rdf_type and t.object == kind}
+    return found | {rdf_type.value}
 
 
 def as_event_log(
@@ -197,41 +219,50 @@ def sort_event_log(log: pd.DataFrame) -> pd.DataFrame:
     return log.sort_values(["case", "timestamp", "event_id"], kind="stable").reset_index(drop=True)
 
 
-def _with_attributes(log: pd.DataFrame, store: GraphStore, restrict: str | bool) -> pd.DataFrame:
+def _with_attributes(
+    log: pd.DataFrame, store: GraphStore, restrict: str, predicates: list[str]
+) -> pd.DataFrame:
     """The literal properties of the events as columns.
 
     For a few cases (``restrict``, a ``VALUES`` block) one query joins them to
-    the cases; for the whole log each property is read alone and kept where its
-    subject is an event, which is much faster on disk.
+    the cases; for the whole log each of ``predicates`` is read alone and kept
+    where its subject is an event and its value a literal, which is much faster
+    on disk.
     """
     if restrict:
         found = store.query_frame(_ATTRIBUTES.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
     else:
-        found = _scan_attributes(store, log["event"])
+        found = _scan_attributes(store, log["event"], predicates)
     if found.empty:
         return log
-    found = found.assign(name=ATTRIBUTE_PREFIX + found["p"].map(_local_name))
+    names = {p: ATTRIBUTE_PREFIX + _local_name(p) for p in found["p"].unique()}
+    found = found.assign(name=found["p"].map(names))
     wide = found.drop_duplicates(["event", "name"]).pivot(index="event", columns="name",
                                                           values="value")  # fmt: skip
     wide = wide.apply(_attribute_values)
     return log.join(wide, on="event")
 
 
-def _scan_attributes(store: GraphStore, events: pd.Series) -> pd.DataFrame:
-    """Every literal property of ``events``, one property at a time."""
-    predicates = store.query_frame(_LITERAL_PREDICATES)["p"].dropna()
+def _scan_attributes(store: GraphStore, events: pd.Series, predicates: list[str]) -> pd.DataFrame:
+    """Every literal value of ``events`` for ``predicates``, one property at a time."""
     known = pd.Index(events.astype(object))
     parts = []
-    for predicate in predicates:
-        if predicate in _NOT_EVENT_ATTRIBUTES:
-            continue
-        found = store.query_frame(_SCAN_IRI % ox_iri(predicate))
+    scans = _read_all(store, [_SCAN_IRI % ox_iri(predicate) for predicate in predicates])
+    for predicate, found in zip(predicates, scans, strict=True):
         found = found[known.get_indexer(found["event"].astype(object)) >= 0]
         if len(found):
             parts.append(found.assign(p=predicate))
     if not parts:
         return pd.DataFrame(columns=["event", "p", "value"])
     return pd.concat(parts, ignore_index=True)[["event", "p", "value"]]
+
+
+def _read_all(store: GraphStore, queries: list[str]) -> list[pd.DataFrame]:
+    """The results of ``queries``, :data:`READERS` at a time (the store reads in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        return list(pool.map(store.query_frame, queries))
 
 
 def ox_iri(value: str) -> object:

@@ -204,7 +204,7 @@ def is_in(values: pd.Series, wanted: Collection[str] | pd.Series) -> np.ndarray:
     (``Series.isin`` on Arrow strings converts every wanted value in Python.)
     """
     items = list(wanted) if isinstance(wanted, (set, frozenset)) else wanted
-    return pd.Index(np.asarray(values, dtype=object)).isin(np.asarray(items, dtype=object))
+    return pd.Index(values, dtype=object).isin(np.asarray(items, dtype=object))
 
 
 def _cases_of(store: GraphStore, events: Sequence[str]) -> pd.DataFrame:
