@@ -15,11 +15,12 @@ Every message says what went wrong and, where there is one, the fix.
     ├── QueryError             a SPARQL query or update is invalid
     ├── RdfError               an RDF file or term is invalid
     │   └── InvalidIriError    a value cannot be written as an IRI
-    └── IngestError            a source cannot be ingested
-        ├── MappingError       a mapping file is invalid (checked before any data is read)
-        ├── SourceError        a source cannot be read (file, table, URL)
-        │   └── LogFormatError an event log is corrupt or in no supported format
-        └── RejectRateError    too many rows were rejected: the run was undone
+    ├── IngestError            a source cannot be ingested
+    │   ├── MappingError       a mapping file is invalid (checked before any data is read)
+    │   ├── SourceError        a source cannot be read (file, table, URL)
+    │   │   └── LogFormatError an event log is corrupt or in no supported format
+    │   └── RejectRateError    too many rows were rejected: the run was undone
+    └── PredictionError        an outcome model cannot be trained, used, saved or loaded
 
 Example:
     >>> from kgsentinel.errors import KgsentinelError, QueryError
@@ -37,6 +38,7 @@ __all__ = [
     "KgsentinelError",
     "LogFormatError",
     "MappingError",
+    "PredictionError",
     "QueryError",
     "RdfError",
     "RejectRateError",
@@ -106,3 +108,7 @@ class LogFormatError(SourceError):
 
 class RejectRateError(IngestError):
     """More rows were rejected than the source allows; the run changed nothing."""
+
+
+class PredictionError(KgsentinelError):
+    """An outcome model cannot be trained (too few cases, one class), used or loaded."""
