@@ -29,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "CONFIG_FILE",
     "Config",
     "DetectorConfig",
+    "OutcomeConfig",
     "ProjectConfig",
     "StoreConfig",
     "config_template",
@@ -244,6 +246,92 @@ class DetectorConfig(_Section):
         return self
 
 
+class OutcomeConfig(_Section):
+    """An outcome to predict for running cases ([outcomes.NAME]), trained on finished ones."""
+
+    kind: Literal["reaches", "never-reaches", "slower-than", "ask"] = Field(
+        ...,
+        description="reaches (the case reaches activity), never-reaches (it ends without "
+        "it), slower-than (first to last event takes more than hours) or ask (the ask query "
+        "is true for the case).",
+        examples=["slower-than"],
+    )
+    activity: str | None = Field(
+        None,
+        description="reaches, never-reaches: the activity, by name.",
+        examples=["Contract manufacturing"],
+        min_length=1,
+    )
+    hours: float | None = Field(
+        None, gt=0, description="slower-than: the SLA, in hours.", examples=[1440]
+    )
+    ask: str | None = Field(
+        None,
+        description="ask: a SPARQL ASK with ?case bound to each case, inline or a file "
+        "(rules/*.ask.rq, which detectors do not read as rules).",
+        examples=["rules/complaint.ask.rq"],
+        min_length=1,
+    )
+    remaining_time: bool = Field(
+        False, description="Also train a model of each running case's remaining time."
+    )
+    end_activities: list[str] | None = Field(
+        None,
+        description="Activities that end a case (a case is finished when its last event is "
+        "one); by default learned from the log.",
+        examples=[["Launch"]],
+    )
+    threshold: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="A running case whose probability of the outcome is above this becomes "
+        "an anomaly of kind risk.",
+    )
+    severity: Literal["info", "warning", "critical"] = Field(
+        "warning", description="Severity of its risk anomalies.", examples=["critical"]
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels on its risk anomalies, for routing alerts.",
+        examples=[{"team": "npi"}],
+    )
+    test_share: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Share of the finished cases, the newest, held out to measure the model "
+        "(it is then trained again on all of them).",
+    )
+    max_prefix_length: int | None = Field(
+        None,
+        gt=0,
+        description="Learn from the first events of cases up to this many (default: all).",
+        examples=[20],
+    )
+    enabled: bool = Field(
+        True, description="Train and predict it with `kgsentinel train` / `kgsentinel predict`."
+    )
+    schedule: str | None = Field(
+        None,
+        description="When `kgsentinel run` predicts it: a cron line or an interval such as 1h.",
+        examples=["0 * * * *"],
+    )
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> OutcomeConfig:
+        needs = {"reaches": "activity", "never-reaches": "activity", "slower-than": "hours",
+                 "ask": "ask"}  # fmt: skip
+        key = needs[self.kind]
+        if getattr(self, key) is None:
+            example = {"activity": '"Launch"', "hours": "1440",
+                       "ask": '"rules/NAME.ask.rq"'}[key]  # fmt: skip
+            raise ValueError(f"kind = {self.kind!r} needs {key} (e.g. {key} = {example})")
+        if self.end_activities is not None and not self.end_activities:
+            raise ValueError("end_activities is empty; name at least one, or leave it out")
+        return self
+
+
 class Config(_Section):
     """All settings of a workspace."""
 
@@ -251,16 +339,24 @@ class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
+    outcomes: dict[str, OutcomeConfig] = Field(default_factory=dict)
 
-    @field_validator("detectors")
+    @field_validator("detectors", "outcomes")
     @classmethod
-    def _detector_names(cls, detectors: dict[str, DetectorConfig]) -> dict[str, DetectorConfig]:
+    def _detector_names(cls, detectors: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        what = "detector" if info.field_name == "detectors" else "outcome"
         for name in detectors:
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
                 raise ValueError(
-                    f"detector name {name!r}: use letters, digits, '.', '_' and '-' "
-                    "(it names the detector in the graph)"
+                    f"{what} name {name!r}: use letters, digits, '.', '_' and '-' "
+                    f"(it names the {what} in the graph)"
                 )
+        shared = sorted(set(detectors) & set(info.data.get("detectors") or {}))
+        if what == "outcome" and shared:
+            raise ValueError(
+                f"{shared[0]!r} names both a detector and an outcome (their anomalies would "
+                "mix); rename one of them"
+            )
         return detectors
 
     @field_validator("sources")
@@ -407,9 +503,10 @@ def config_template(name: str = "kgsentinel") -> str:
         ("store", StoreConfig),
         ("sources.plm", SourceConfig),
         ("detectors.conformance", DetectorConfig),
+        ("outcomes.late-launch", OutcomeConfig),
     ]
     for section, model in sections:
-        example = section.startswith(("sources.", "detectors."))
+        example = section.startswith(("sources.", "detectors.", "outcomes."))
         header = f"# [{section}]" if example else f"[{section}]"
         lines += ["", header, f"# {(model.__doc__ or '').strip()}"]
         for key, setting in model.model_fields.items():
@@ -438,4 +535,6 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return str(value).lower()

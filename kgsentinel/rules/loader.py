@@ -389,12 +389,16 @@ def load_rule(reference: str | Path) -> Rule:
 def load_rules(folder: str | Path) -> list[Rule]:
     """Every rule under ``folder`` (``*.rq``, in sub-folders too), in path order.
 
-    Two files with one id are refused, naming both.
+    ``*.ask.rq`` files are outcome queries (see ``[outcomes]``), not rules. Two
+    files with one id are refused, naming both.
     """
     root = Path(folder)
     if not root.is_dir():
         raise RuleError(f"{root}: no such rules folder; create it, or check the path")
-    rules = [load_rule(path) for path in sorted(root.rglob("*.rq")) if path.is_file()]
+    paths = [
+        p for p in sorted(root.rglob("*.rq")) if p.is_file() and not p.name.endswith(".ask.rq")
+    ]
+    rules = [load_rule(path) for path in paths]
     seen: dict[str, str] = {}
     for rule in rules:
         if rule.id in seen:
