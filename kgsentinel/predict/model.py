@@ -1,0 +1,566 @@
+"""Outcome models: trained on finished cases, asked about running ones.
+
+:meth:`OutcomeModel.train` learns either the chance of an outcome
+(``target="outcome"``, from 0/1 labels per case) or the hours a case has left
+(``target="remaining-time"``, from the log itself), from every prefix of 1 to
+``max_prefix_length`` events of the finished cases, encoded by
+:class:`~kgsentinel.predict.encoding.PrefixEncoder`. Each case weighs the same
+however many prefixes it has.
+
+- **Temporal split.** Cases are ordered by their first event; the model is
+  trained on the oldest ``1 - test_share`` and its :attr:`~OutcomeModel.metrics`
+  measured on the newest, as it would have done in use. The model delivered is
+  then trained again on all cases.
+- **Estimators.** A scikit-learn ``HistGradientBoostingClassifier`` whose
+  probabilities are calibrated (``CalibratedClassifierCV``, sigmoid for small
+  data, isotonic for large) on the newest fifth of its training cases, which
+  also stop its boosting early; for remaining time a
+  ``HistGradientBoostingRegressor`` on ``log1p`` of the hours.
+- **Contributions.** For each prediction, the features that moved it most:
+  the change in the predicted value when one feature is set back to its median
+  over the training prefixes, tried for the dozen features whose change is
+  largest on average over the training prefixes. It is a cheap, local,
+  one-feature-at-a-time answer (features that only matter together are not
+  credited), in the unit of the prediction (probability or hours).
+- **Saving.** :meth:`~OutcomeModel.save` writes ``model.skops`` (skops, which
+  rebuilds only types it is told to trust: never pickle) and ``card.json``, the
+  model card; :meth:`~OutcomeModel.load` refuses a file naming any type outside
+  scikit-learn, kgsentinel's encoder and plain numpy arrays.
+
+Example:
+    >>> import pandas as pd
+    >>> from kgsentinel.detectors.events import as_event_log
+    >>> rows = []
+    >>> for case in range(60):
+    ...     rework = case % 3 == 0
+    ...     steps = ["Brief", "Rework" if rework else "Review", "Launch"]
+    ...     rows += [(str(case), step, pd.Timestamp("2026-01-01", tz="UTC")
+    ...               + pd.Timedelta(days=case, hours=8 * k)) for k, step in enumerate(steps)]
+    >>> log = as_event_log(pd.DataFrame(rows, columns=["case_id", "activity", "timestamp"]))
+    >>> late = log.groupby("case")["activity"].apply(lambda a: int("Rework" in set(a)))
+    >>> model = OutcomeModel.train(log, late)
+    >>> model.metrics["auc_by_prefix_length"][2]  # once Rework or Review is seen
+    1.0
+    >>> running = log[log["case_id"].isin(["57", "58"]) & (log["activity"] != "Launch")]
+    >>> [(row.case_id, row.value > 0.5) for row in model.predict(running).itertuples()]
+    [('57', True), ('58', False)]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kgsentinel.detectors.events import sort_event_log
+from kgsentinel.errors import PredictionError
+from kgsentinel.predict.encoding import PrefixEncoder, prefix_ends
+
+__all__ = ["MIN_CASES", "MIN_CASES_PER_CLASS", "TARGETS", "OutcomeModel"]
+
+#: what a model predicts: the chance of an outcome, or the hours a case has left
+TARGETS = ("outcome", "remaining-time")
+#: the fewest finished cases a model is trained on
+MIN_CASES = 20
+#: the fewest finished cases of each class (outcome happened or not) a model is trained on
+MIN_CASES_PER_CLASS = 5
+#: prefix lengths trained on by default: the 90th percentile of case length, at most this
+LONGEST_PREFIX = 40
+#: the features tried when explaining each prediction
+EXPLAINED_FEATURES = 12
+#: features reported per prediction
+TOP_FEATURES = 3
+#: training cases (the newest) used to calibrate and to stop boosting
+CALIBRATION_SHARE = 0.2
+#: calibration cases from which isotonic calibration is used instead of sigmoid
+ISOTONIC_FROM = 1000
+#: rows below which scikit-learn runs on one thread (threads only wait on each other there)
+_ONE_THREAD_BELOW = 100_000
+#: training prefixes sampled to rank features for explanations
+_EXPLAIN_SAMPLE = 2000
+_NS_PER_HOUR = 3_600_000_000_000
+_BOOSTING = {"learning_rate": 0.05, "max_iter": 400, "max_leaf_nodes": 31,
+             "min_samples_leaf": 20, "l2_regularization": 1.0, "early_stopping": True,
+             "n_iter_no_change": 20}  # fmt: skip
+_MODEL_FILE = "model.skops"
+_CARD_FILE = "card.json"
+#: types a saved model may name beyond scikit-learn's and the encoder
+_TRUSTED_TYPES = frozenset({
+    "kgsentinel.predict.encoding.PrefixEncoder",
+    "numpy.ndarray", "numpy.dtype", "numpy.float32", "numpy.float64", "numpy.int64",
+    "numpy.int32", "numpy.uint8", "numpy.bool_", "numpy.random.mtrand.RandomState",
+    "numpy.random._mt19937.MT19937", "numpy.random.bit_generator.SeedSequence",
+    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int",
+    "builtins.float", "builtins.bool", "builtins.NoneType", "builtins.slice",
+})  # fmt: skip
+
+
+class OutcomeModel:
+    """A trained prefix model with its card; build one with :meth:`train` or :meth:`load`."""
+
+    def __init__(
+        self,
+        *,
+        target: str,
+        encoder: PrefixEncoder,
+        estimator: Any,
+        reference: np.ndarray,
+        explained: np.ndarray,
+        card: dict[str, Any],
+    ) -> None:
+        self.target = target
+        self.encoder = encoder
+        self.estimator = estimator
+        self.reference = reference
+        self.explained = explained
+        self.card = card
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Measured on the newest cases, held out (see the module docs)."""
+        return self.card["metrics"]
+
+    @classmethod
+    def train(
+        cls,
+        log: pd.DataFrame,
+        labels: pd.Series | None = None,
+        *,
+        target: str = "outcome",
+        test_share: float = 0.2,
+        max_prefix_length: int | None = None,
+        seed: int = 0,
+    ) -> OutcomeModel:
+        """Train on the finished cases of ``log``; ``labels`` (0/1 per case IRI) for outcomes.
+
+        Raises :class:`~kgsentinel.errors.PredictionError` when there are too
+        few cases, a single class, or bad parameters, saying what to change.
+        """
+        log, labels = _training_log(log, labels, target)
+        if not 0 < test_share < 1:
+            raise PredictionError(f"test_share must be between 0 and 1, not {test_share!r}")
+        cases = _cases_by_start(log)
+        _require_cases(cases, labels)
+        longest = _longest_prefix(log, max_prefix_length)
+        n_test = max(1, round(len(cases) * test_share))
+        train_cases, test_cases = cases.index[:-n_test], cases.index[-n_test:]
+        if labels is not None and labels.reindex(train_cases).nunique() < 2:
+            raise PredictionError(f"the oldest {len(train_cases)} cases have only one outcome: "
+                                  "lower test_share or train on more history")  # fmt: skip
+        with _threads(len(log) * 2):
+            held_out = _fit(_cases_of(log, train_cases), labels, target, longest, seed)
+            metrics = held_out.evaluate(_cases_of(log, test_cases), labels, longest)
+            model = _fit(log, labels, target, longest, seed)
+        model.card = _card(model, cases, train_cases, test_cases, metrics, {
+            "test_share": test_share, "max_prefix_length": longest, "seed": seed,
+            "boosting": dict(_BOOSTING), "calibration": _method(model.estimator),
+        })  # fmt: skip
+        return model
+
+    def predict(self, log: pd.DataFrame) -> pd.DataFrame:
+        """One row per case of ``log``, each as far as it has gone.
+
+        Columns: ``case``, ``case_id``, ``prefix_length``, ``value`` (the
+        probability of the outcome, or the hours left) and ``features``: up to
+        three ``(name, value, contribution)`` that moved the prediction most,
+        largest first (see the module docs).
+        """
+        log = _sorted(log)
+        ends = prefix_ends(log)
+        matrix = self.encoder.transform(log, rows=ends["row"].to_numpy())
+        with _threads(len(matrix)):
+            values = self._value(matrix)
+        frame = pd.DataFrame({
+            "case": ends["case"].astype(object).to_numpy(),
+            "case_id": log["case_id"].to_numpy()[ends["row"].to_numpy()] if len(log) else [],
+            "prefix_length": ends["prefix_length"].to_numpy(),
+            "value": values,
+        })  # fmt: skip
+        with _threads(0):
+            frame["features"] = self._contributions(matrix, values)
+        return frame
+
+    def predict_prefixes(self, log: pd.DataFrame, lengths: Sequence[int]) -> pd.DataFrame:
+        """Each case of ``log`` cut after each of ``lengths`` events: case, prefix_length, value."""
+        log = _sorted(log)
+        lengths = [int(k) for k in lengths]
+        ends = prefix_ends(log, lengths=lengths)
+        if ends.empty:
+            longest = int(log.groupby("case").size().max()) if len(log) else 0
+            raise PredictionError(f"no case of the log has {min(lengths, default=0)} events or "
+                                  f"more (the longest has {longest}): ask for prefix lengths "
+                                  f"up to {longest}")  # fmt: skip
+        matrix = self.encoder.transform(log, rows=ends["row"].to_numpy())
+        with _threads(len(matrix)):
+            values = self._value(matrix)
+        return pd.DataFrame({"case": ends["case"].astype(object).to_numpy(),
+                             "prefix_length": ends["prefix_length"].to_numpy(),
+                             "value": values})  # fmt: skip
+
+    def evaluate(self, log: pd.DataFrame, labels: pd.Series | None, longest: int) -> dict[str, Any]:
+        """Metrics on the prefixes of 1 to ``longest`` events of the cases of ``log``."""
+        log = _sorted(log)
+        ends = prefix_ends(log, longest=longest)
+        matrix = self.encoder.transform(log, rows=ends["row"].to_numpy())
+        values = self._value(matrix)
+        lengths = ends["prefix_length"].to_numpy()
+        if self.target == "outcome":
+            assert labels is not None
+            truth = labels.reindex(ends["case"]).to_numpy(dtype=int)
+            share = float(labels.reindex(pd.unique(ends["case"])).mean())
+            return _outcome_metrics(truth, values, lengths, share)
+        return _time_metrics(_remaining_hours(log, ends["row"].to_numpy()), values, lengths)
+
+    def save(self, folder: Path) -> None:
+        """Write ``model.skops`` and ``card.json`` into ``folder`` (made if missing)."""
+        import skops.io as sio
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        parts = {"target": self.target, "encoder": self.encoder, "estimator": self.estimator,
+                 "reference": self.reference, "explained": self.explained}  # fmt: skip
+        _write_atomically(folder / _MODEL_FILE, lambda path: sio.dump(parts, path))
+        text = json.dumps(self.card, indent=2, default=_json_value)
+        _write_atomically(folder / _CARD_FILE, lambda path: path.write_text(text, "utf-8"))
+
+    @classmethod
+    def load(cls, folder: Path) -> OutcomeModel:
+        """The model saved in ``folder``; refuses a file naming types it does not trust."""
+        folder = Path(folder)
+        path, card_path = folder / _MODEL_FILE, folder / _CARD_FILE
+        if not path.is_file() or not card_path.is_file():
+            raise PredictionError(f"no saved model in {folder} (it needs {_MODEL_FILE} and "
+                                  f"{_CARD_FILE}): train one first")  # fmt: skip
+        parts = _load_trusted(path)
+        try:
+            card = json.loads(card_path.read_text("utf-8"))
+            return cls(target=parts["target"], encoder=parts["encoder"],
+                       estimator=parts["estimator"], reference=parts["reference"],
+                       explained=parts["explained"], card=card)  # fmt: skip
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PredictionError(f"the model saved in {folder} is damaged ({exc}): "
+                                  "train it again") from exc  # fmt: skip
+
+    def _value(self, matrix: np.ndarray) -> np.ndarray:
+        if not len(matrix):
+            return np.zeros(0)
+        if self.target == "outcome":
+            return self.estimator.predict_proba(matrix)[:, 1]
+        return np.clip(np.expm1(self.estimator.predict(matrix)), 0.0, None)
+
+    def _contributions(self, matrix: np.ndarray, values: np.ndarray) -> list[list[tuple]]:
+        """The top features of each row: (name, value, change from its median), largest first."""
+        names = self.encoder.get_feature_names_out()
+        effects = _effects(self._value, matrix, values, self.reference, self.explained)
+        order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :TOP_FEATURES]
+        found = []
+        for row, columns in enumerate(order):
+            found.append([
+                (str(names[self.explained[k]]), _number(matrix[row, self.explained[k]]),
+                 float(effects[row, k]))
+                for k in columns if effects[row, k] != 0
+            ])  # fmt: skip
+        return found
+
+
+def _fit(
+    log: pd.DataFrame, labels: pd.Series | None, target: str, longest: int, seed: int
+) -> OutcomeModel:
+    """A model trained on every prefix of 1 to ``longest`` events of the cases of ``log``."""
+    encoder = PrefixEncoder().fit(log)
+    ends = prefix_ends(log, longest=longest)
+    rows = ends["row"].to_numpy()
+    matrix = encoder.transform(log, rows=rows)
+    case = pd.factorize(ends["case"])[0]
+    weights = 1.0 / np.bincount(case)[case]
+    if target == "outcome":
+        assert labels is not None
+        truth = labels.reindex(ends["case"]).to_numpy(dtype=int)
+        estimator = _classifier(matrix, truth, weights, case, seed)
+    else:
+        truth = np.log1p(_remaining_hours(log, rows))
+        estimator = _regressor(matrix, truth, weights, case, seed)
+    reference = pd.DataFrame(matrix).median().to_numpy(dtype=np.float32)
+    model = OutcomeModel(target=target, encoder=encoder, estimator=estimator, reference=reference,
+                         explained=np.zeros(0, dtype=np.int64), card={})  # fmt: skip
+    with _threads(0):
+        model.explained = _ranked_features(model, matrix, seed)
+    return model
+
+
+def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
+                seed: int) -> Any:  # fmt: skip
+    """Gradient boosting stopped early and calibrated on the newest cases of each class."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.frozen import FrozenEstimator
+
+    newest = _newest_cases(case, truth)
+    fit, hold = ~newest, newest
+    boosting = HistGradientBoostingClassifier(**_BOOSTING, random_state=seed)
+    boosting.fit(matrix[fit], truth[fit], weights[fit], X_val=matrix[hold], y_val=truth[hold],
+                 sample_weight_val=weights[hold])  # fmt: skip
+    method = "isotonic" if len(np.unique(case[hold])) >= ISOTONIC_FROM else "sigmoid"
+    calibrated = CalibratedClassifierCV(FrozenEstimator(boosting), method=method)
+    with warnings.catch_warnings():  # a frozen estimator is not fitted again, weights or not
+        warnings.filterwarnings("ignore", "Since FrozenEstimator", UserWarning)
+        return calibrated.fit(matrix[hold], truth[hold], sample_weight=weights[hold])
+
+
+def _regressor(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
+               seed: int) -> Any:  # fmt: skip
+    """Gradient boosting on log hours, stopped early on the newest cases."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    hold = _newest_cases(case, None)
+    boosting = HistGradientBoostingRegressor(**_BOOSTING, random_state=seed)
+    boosting.fit(matrix[~hold], truth[~hold], weights[~hold], X_val=matrix[hold],
+                 y_val=truth[hold], sample_weight_val=weights[hold])  # fmt: skip
+    return boosting
+
+
+def _newest_cases(case: np.ndarray, truth: np.ndarray | None) -> np.ndarray:
+    """Rows of the newest :data:`CALIBRATION_SHARE` of the cases (of each class, with ``truth``).
+
+    ``case`` numbers the cases in the order they started.
+    """
+    count = int(case.max()) + 1
+    case_truth = np.zeros(count, dtype=int)
+    if truth is not None:
+        case_truth[case] = truth
+    chosen = np.zeros(count, dtype=bool)
+    for value in np.unique(case_truth):
+        members = np.flatnonzero(case_truth == value)
+        take = max(1, math.ceil(len(members) * CALIBRATION_SHARE))
+        chosen[members[-take:]] = True
+    return chosen[case]
+
+
+def _ranked_features(model: OutcomeModel, matrix: np.ndarray, seed: int) -> np.ndarray:
+    """The features whose setting back to the median changes predictions most on average."""
+    rng = np.random.default_rng(seed)
+    sample = matrix[rng.choice(len(matrix), size=min(len(matrix), _EXPLAIN_SAMPLE), replace=False)]
+    every = np.arange(matrix.shape[1])
+    varying = every[(sample != model.reference).any(axis=0)]
+    effects = _effects(model._value, sample, model._value(sample), model.reference, varying)
+    strength = np.abs(effects).mean(axis=0)
+    order = np.argsort(-strength, kind="stable")[:EXPLAINED_FEATURES]
+    return varying[order[strength[order] > 0]].astype(np.int64)
+
+
+def _effects(predict: Any, matrix: np.ndarray, values: np.ndarray, reference: np.ndarray,
+             columns: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``values`` minus the prediction with each of ``columns`` set to its reference, per row."""
+    effects = np.zeros((len(matrix), len(columns)))
+    if not len(matrix):
+        return effects
+    for k, column in enumerate(columns):
+        moved = matrix.copy()
+        moved[:, column] = reference[column]
+        changed = np.flatnonzero(matrix[:, column] != reference[column])
+        if len(changed):
+            effects[changed, k] = values[changed] - predict(moved[changed])
+    return effects
+
+
+def _remaining_hours(log: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Hours from the event at each of ``rows`` to the last event of its case."""
+    ns = log["timestamp"].astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+    last = pd.Series(ns).groupby(pd.factorize(log["case"])[0], sort=False).transform("max")
+    return (last.to_numpy()[rows] - ns[rows]) / _NS_PER_HOUR
+
+
+def _outcome_metrics(truth: np.ndarray, values: np.ndarray, lengths: np.ndarray,
+                     share: float) -> dict[str, Any]:  # fmt: skip
+    from sklearn.metrics import brier_score_loss
+
+    by_length = {int(k): _auc(truth[lengths == k], values[lengths == k])
+                 for k in np.unique(lengths)}  # fmt: skip
+    return {"auc": _auc(truth, values),
+            "auc_by_prefix_length": {k: v for k, v in by_length.items() if v is not None},
+            "brier": float(brier_score_loss(truth, values, labels=[0, 1])),
+            "positive_share": share, "prefixes": len(truth)}  # fmt: skip
+
+
+def _auc(truth: np.ndarray, values: np.ndarray) -> float | None:
+    """The ROC AUC, or None where one class is missing."""
+    from sklearn.metrics import roc_auc_score
+
+    if len(np.unique(truth)) < 2:
+        return None
+    return float(roc_auc_score(truth, values))
+
+
+def _time_metrics(hours: np.ndarray, values: np.ndarray, lengths: np.ndarray) -> dict[str, Any]:
+    error = np.abs(hours - values)
+    return {"mae_hours": float(error.mean()),
+            "mae_by_prefix_length": {int(k): float(error[lengths == k].mean())
+                                     for k in np.unique(lengths)},
+            "prefixes": len(hours)}  # fmt: skip
+
+
+def _training_log(
+    log: pd.DataFrame, labels: pd.Series | None, target: str
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The log sorted, limited to the labelled cases; the labels as 0/1 by case IRI."""
+    if target not in TARGETS:
+        raise PredictionError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+    missing = [c for c in ("case", "case_id", "activity", "timestamp") if c not in log.columns]
+    if missing:
+        raise PredictionError(f"the event log has no column {missing[0]!r}: build it with "
+                              "as_event_log(table) or read_event_log(store)")  # fmt: skip
+    if target == "remaining-time":
+        if labels is not None:
+            raise PredictionError("labels are for target 'outcome'; remaining time is "
+                                  "worked out from the log: pass no labels")  # fmt: skip
+        return _sorted(log), None
+    if labels is None:
+        raise PredictionError("target 'outcome' needs labels (0/1 per case): build them with "
+                              "outcome_labels(log, kind, ...)")  # fmt: skip
+    labels = pd.Series(labels)
+    labels.index = labels.index.astype(str)
+    known = labels[labels.notna()]
+    values = set(pd.unique(known))
+    if not values <= {0, 1}:
+        raise PredictionError(f"labels must be 0 or 1, not {sorted(map(str, values))[:3]}")
+    known = known.astype(int)
+    log = log[log["case"].astype(str).isin(known.index)]
+    return _sorted(log), known
+
+
+def _require_cases(cases: pd.Series, labels: pd.Series | None) -> None:
+    if len(cases) < MIN_CASES:
+        raise PredictionError(f"only {len(cases)} finished cases to learn from; training needs at "
+                              f"least {MIN_CASES}: ingest more history, or check which "
+                              "cases count as finished (the end activities)")  # fmt: skip
+    if labels is None:
+        return
+    counts = labels.reindex(cases.index).value_counts()
+    if len(counts) < 2:
+        which = "happened" if int(counts.index[0]) == 1 else "never happened"
+        raise PredictionError(f"the outcome {which} in all {len(cases)} finished cases, so there "
+                              "is nothing to learn: choose another outcome, activity or "
+                              "hours threshold")  # fmt: skip
+    if counts.min() < MIN_CASES_PER_CLASS:
+        which = "with" if int(counts.idxmin()) == 1 else "without"
+        raise PredictionError(f"only {counts.min()} of {len(cases)} finished cases are {which} "
+                              f"the outcome; training needs at least {MIN_CASES_PER_CLASS} of "
+                              "each: ingest more history or choose a commoner outcome")  # fmt: skip
+
+
+def _cases_by_start(log: pd.DataFrame) -> pd.Series:
+    """Each case's first event time, oldest first (ties by case IRI)."""
+    starts = log.groupby("case", sort=True)["timestamp"].min()
+    return starts.sort_values(kind="stable")
+
+
+def _cases_of(log: pd.DataFrame, cases: pd.Index) -> pd.DataFrame:
+    return log[log["case"].isin(cases)].reset_index(drop=True)
+
+
+def _longest_prefix(log: pd.DataFrame, longest: int | None) -> int:
+    lengths = log.groupby("case").size()
+    if longest is None:
+        return int(min(LONGEST_PREFIX, max(1, math.ceil(lengths.quantile(0.9)))))
+    if longest < 1:
+        raise PredictionError(f"max_prefix_length must be 1 or more, not {longest}")
+    return int(longest)
+
+
+def _sorted(log: pd.DataFrame) -> pd.DataFrame:
+    """``log`` sorted by case and time (itself when it already is)."""
+    case = pd.factorize(log["case"])[0]
+    ns = log["timestamp"].astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+    step = np.diff(case)
+    if ((step != 0) & (step != 1)).any() or ((step == 0) & (ns[1:] < ns[:-1])).any():
+        return sort_event_log(log)
+    return log.reset_index(drop=True)
+
+
+def _card(model: OutcomeModel, cases: pd.Series, train: pd.Index, test: pd.Index,
+          metrics: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    import sklearn
+
+    import kgsentinel
+
+    names = model.encoder.get_feature_names_out()
+    return {
+        "target": model.target,
+        "window": {"first_case_start": cases.iloc[0].isoformat(),
+                   "last_case_start": cases.iloc[-1].isoformat(),
+                   "test_from": cases[test[0]].isoformat()},
+        "cases": {"train": len(train), "test": len(test), "all": len(cases)},
+        "features": [str(name) for name in names],
+        "explained_features": [str(names[k]) for k in model.explained],
+        "metrics": metrics,
+        "parameters": parameters,
+        "versions": {"kgsentinel": kgsentinel.__version__, "scikit-learn": sklearn.__version__,
+                     "numpy": np.__version__},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+
+
+def _method(estimator: Any) -> str | None:
+    return getattr(estimator, "method", None)
+
+
+def _load_trusted(path: Path) -> dict[str, Any]:
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+        refused = [name for name in untrusted if not _trusted(name)]
+        if refused:
+            raise PredictionError(f"refusing to load {path}: it names types a model never holds "
+                                  f"({', '.join(refused[:3])}); train the model again rather "
+                                  "than load a file from elsewhere")  # fmt: skip
+        parts = sio.load(path, trusted=untrusted)
+    except PredictionError:
+        raise
+    except Exception as exc:  # skops raises many kinds on a damaged file
+        raise PredictionError(f"cannot read the model in {path} ({type(exc).__name__}: {exc}): "
+                              "train it again") from exc  # fmt: skip
+    if not isinstance(parts, dict) or not isinstance(parts.get("encoder"), PrefixEncoder):
+        raise PredictionError(f"{path} holds no outcome model: train the model again")
+    return parts
+
+
+def _trusted(name: str) -> bool:
+    return name.startswith("sklearn.") or name in _TRUSTED_TYPES
+
+
+def _threads(rows: int) -> Any:
+    """One OpenMP thread for fewer than :data:`_ONE_THREAD_BELOW` rows, else as many as usual."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    if rows >= _ONE_THREAD_BELOW:
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+        temporary = Path(folder) / path.name
+        write(temporary)
+        temporary.replace(path)
+
+
+def _number(value: Any) -> float | None:
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} in a model card")
