@@ -40,21 +40,22 @@ READERS = 2
 ATTRIBUTE_PREFIX = "attr:"
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 _PREFIXES = f"PREFIX kgs: <{KGS}>\nPREFIX rdfs: <{_RDFS}>\n"
-_EVENTS = (
-    _PREFIXES
-    + """SELECT ?event ?case ?activity ?timestamp ?resource ?event_id WHERE {
-  ?event kgs:case ?case ; kgs:activity ?activity ; kgs:timestamp ?timestamp .
-  OPTIONAL { ?event kgs:resource ?resource }
-  OPTIONAL { ?event kgs:eventId ?event_id }
-}"""
-)
 _SCAN = _PREFIXES + "SELECT ?event ?value WHERE { ?event kgs:%s ?value }"
 #: column, property, whether an event needs it
 _EVENT_PROPERTIES = (
     ("case", "case", True), ("activity", "activity", True), ("timestamp", "timestamp", True),
     ("resource", "resource", False), ("event_id", "eventId", False),
 )  # fmt: skip
-_CASE_IDS = _PREFIXES + "SELECT ?case ?case_id WHERE {\n?case a kgs:Case ; kgs:caseId ?case_id }"
+# (only cases have a kgs:caseId; asking for kgs:Case too makes a VALUES lookup scan every case)
+_CASE_IDS = _PREFIXES + "SELECT ?case ?case_id WHERE {\n%s?case kgs:caseId ?case_id }"
+_EVENTS_OF = _PREFIXES + "SELECT ?event ?case WHERE {\n%s?event kgs:case ?case }"
+#: every property of some events at once: one index lookup per event
+_PROPERTIES_OF = (
+    "SELECT ?event ?p ?value ?literal WHERE {\n%s"
+    "?event ?p ?value BIND(isLiteral(?value) AS ?literal) }"
+)
+#: IRIs per VALUES block when reading some cases
+LOOKUP_BATCH = 5000
 _LABELS = (
     _PREFIXES + "SELECT ?thing ?label WHERE { { ?thing a kgs:Activity } UNION "
     "{ ?thing a kgs:Resource } ?thing rdfs:label ?label }"
@@ -71,14 +72,6 @@ _NOT_EVENT_ATTRIBUTES = {
 #: every predicate (asking for literal objects too would decode every object: 4x slower)
 _PREDICATES = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
 _SCAN_IRI = "SELECT ?event ?value WHERE { ?event %s ?value FILTER(isLiteral(?value)) }"
-_ATTRIBUTES = (
-    _PREFIXES
-    + """SELECT ?event ?p ?value WHERE {
-  ?event kgs:case ?case ; ?p ?value .
-  FILTER(isLiteral(?value) && ?p NOT IN ("""
-    + ", ".join(f"kgs:{name}" for name in _NOT_ATTRIBUTES)
-    + "))\n}"
-)
 
 
 def read_event_log(
@@ -89,19 +82,18 @@ def read_event_log(
     ``cases`` (case IRIs) limits the frame to those cases. With ``attributes``,
     literal properties of events become ``attr:<name>`` columns.
     """
-    restrict = ""
-    predicates: list[str] = []
+    found: pd.DataFrame | None = None
     if cases is not None:
         if not cases:
             return _empty()
-        restrict = iri_values("case", cases)
-        events = store.query_frame(_EVENTS.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
+        events, found = _read_cases(store, list(cases))
+        case_ids = _lookup_all(store, _CASE_IDS, "case", list(cases))
     else:
         events, predicates = _scan_events(store)
+        case_ids = store.query_frame(_CASE_IDS % "")
     if events.empty:
         return _empty()
     labels = store.query_frame(_LABELS).drop_duplicates("thing").set_index("thing")["label"]
-    case_ids = store.query_frame(_CASE_IDS.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
     case_ids = case_ids.drop_duplicates("case").set_index("case")["case_id"]
     log = pd.DataFrame({
         "case": events["case"],
@@ -115,7 +107,9 @@ def read_event_log(
     })  # fmt: skip
     log = log.dropna(subset=["timestamp"]).drop_duplicates("event")
     if attributes:
-        log = _with_attributes(log, store, restrict, predicates)
+        if found is None:
+            found = _scan_attributes(store, log["event"], predicates)
+        log = _with_attributes(log, found)
     return sort_event_log(log)
 
 
@@ -155,6 +149,34 @@ def _scan_events(store: GraphStore) -> tuple[pd.DataFrame, list[str]]:
             frame = frame.merge(values, on="event", how="inner" if required else "left")
     assert frame is not None
     return frame, predicates
+
+
+def _read_cases(store: GraphStore, cases: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The events of ``cases`` (the columns of :func:`_scan_events`) and their attributes.
+
+    Two rounds of index lookups: the events of each case, then every property
+    of each event; a pattern per property would look each event up again.
+    """
+    owners = _lookup_all(store, _EVENTS_OF, "case", cases).drop_duplicates("event")
+    if owners.empty:
+        return owners, pd.DataFrame(columns=["event", "p", "value"])
+    properties = _lookup_all(store, _PROPERTIES_OF, "event", owners["event"].tolist())
+    frame = owners
+    for column, predicate, required in _EVENT_PROPERTIES:
+        if column == "case":
+            continue
+        values = properties.loc[properties["p"] == KGS + predicate, ["event", "value"]]
+        values = values.drop_duplicates("event").rename(columns={"value": column})
+        frame = frame.merge(values, on="event", how="inner" if required else "left")
+    literal = (properties["literal"] == "true") & ~properties["p"].isin(_NOT_EVENT_ATTRIBUTES)
+    return frame, properties.loc[literal, ["event", "p", "value"]]
+
+
+def _lookup_all(store: GraphStore, query: str, variable: str, iris: list[str]) -> pd.DataFrame:
+    """``query`` (with ``%s`` where a VALUES block goes) for ``iris``, a batch at a time."""
+    parts = [store.query_frame(query % iri_values(variable, iris[start : start + LOOKUP_BATCH]))
+             for start in range(0, len(iris), LOOKUP_BATCH)]  # fmt: skip
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _object_properties() -> set[str]:
@@ -219,20 +241,8 @@ def sort_event_log(log: pd.DataFrame) -> pd.DataFrame:
     return log.sort_values(["case", "timestamp", "event_id"], kind="stable").reset_index(drop=True)
 
 
-def _with_attributes(
-    log: pd.DataFrame, store: GraphStore, restrict: str, predicates: list[str]
-) -> pd.DataFrame:
-    """The literal properties of the events as columns.
-
-    For a few cases (``restrict``, a ``VALUES`` block) one query joins them to
-    the cases; for the whole log each of ``predicates`` is read alone and kept
-    where its subject is an event and its value a literal, which is much faster
-    on disk.
-    """
-    if restrict:
-        found = store.query_frame(_ATTRIBUTES.replace("WHERE {\n", "WHERE {\n" + restrict, 1))
-    else:
-        found = _scan_attributes(store, log["event"], predicates)
+def _with_attributes(log: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """The literal properties of the events (``found``: event, p, value) as columns."""
     if found.empty:
         return log
     names = {p: ATTRIBUTE_PREFIX + _local_name(p) for p in found["p"].unique()}

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ class EventHistory:
     log: pd.DataFrame
     signatures: pd.DataFrame
     folder: Path
+    _scope: tuple[frozenset[str], pd.DataFrame] | None = field(default=None, repr=False)
 
     @classmethod
     def read(cls, store: GraphStore, folder: Path, *, full: bool) -> EventHistory:
@@ -103,6 +104,13 @@ class EventHistory:
         if full or not seen.exists():
             return list(self.signatures["case"]), False
         return changed_cases(pd.read_parquet(seen), self.signatures), True
+
+    def events_of(self, cases: Collection[str]) -> pd.DataFrame:
+        """The events of ``cases`` (kept for the next detector, which usually asks the same)."""
+        wanted = frozenset(cases)
+        if self._scope is None or self._scope[0] != wanted:
+            self._scope = (wanted, self.log[is_in(self.log["case"], wanted)])
+        return self._scope[1]
 
     def examined(self, detector: str) -> None:
         """Remember that ``detector`` has seen every case as it is now."""

@@ -6,13 +6,14 @@ detectors share one event log read from the graph; graph detectors (SPARQL
 rules, SHACL shapes) query the store themselves.
 
 Runs are incremental: the event log is kept in ``.kgsentinel/detectors/``
-with a signature per case (its number of events and its last time), so a run
+with a signature per case (its events, last time and a digest), so a run
 reads from the graph only the cases whose signature changed (see
 :mod:`.history`). Each detector learns from the whole history and looks for
 anomalies in the cases it has not seen as they are now (it remembers the
 signatures it examined, so running one detector never makes another one skip a
-case). Findings are written once (by fingerprint); a finding of an examined case that is no longer found is marked invalidated. Each run of
-each detector is a ``kgs:DetectorRun`` (PROV-O) in the provenance graph.
+case). Findings are written once (by fingerprint); a finding of an examined
+case that is no longer found is marked invalidated. Each run of each detector
+is a ``kgs:DetectorRun`` (PROV-O) in the provenance graph.
 
 Example:
     >>> import tempfile, pathlib
@@ -228,7 +229,7 @@ def _run_log_detector(
     examined = set(cases)
     log = history.log
     findings: list[Finding] = []
-    in_scope = log[is_in(log["case"], examined)] if incremental else log
+    in_scope = history.events_of(examined) if incremental else log
     if len(in_scope):
         config = _fingerprint_config(spec)
         fitted = history.fitted(spec.name, config, len(log)) if incremental else None
@@ -237,7 +238,8 @@ def _run_log_detector(
             history.save_fitted(spec.name, fitted, config, len(log))
         findings = fitted.findings(in_scope)
     scope = examined | set(in_scope["event"]) if incremental else None
-    case_of = dict(zip(in_scope["event"], in_scope["case"], strict=True))
+    named = in_scope[is_in(in_scope["event"], {f.subject for f in findings})]
+    case_of = dict(zip(named["event"], named["case"], strict=True))
     report = _record(workspace, spec, findings, started, scope, len(examined), incremental, case_of)
     history.examined(spec.name)
     return report
