@@ -322,7 +322,16 @@ def _cases_of(workspace: Workspace, subjects: list[str]) -> dict[str, str]:
 
 
 def _write_anomalies(workspace: Workspace, quads: list[ox.Quad]) -> None:
+    """Add ``quads`` (anomalies not yet in the graph) in one transaction.
+
+    The first anomalies bulk-load a new graph; later ones are added as they are,
+    since they are new by fingerprint: comparing them with the whole graph would
+    cost more with every run.
+    """
     if not quads:
+        return
+    if workspace.store.has_graph("anomalies"):
+        workspace.store.add(quads)
         return
     triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     document = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
