@@ -241,7 +241,7 @@ class OutcomeModel:
                                   f"{_CARD_FILE}): train one first")  # fmt: skip
         parts = _load_trusted(path)
         try:
-            card = json.loads(card_path.read_text("utf-8"))
+            card = _card_from_json(json.loads(card_path.read_text("utf-8")))
             return cls(target=parts["target"], encoder=parts["encoder"],
                        estimator=parts["estimator"], reference=parts["reference"],
                        explained=parts["explained"], card=card)  # fmt: skip
@@ -506,6 +506,15 @@ def _card(model: OutcomeModel, cases: pd.Series, train: pd.Index, test: pd.Index
                      "numpy": np.__version__},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
+
+
+def _card_from_json(card: dict[str, Any]) -> dict[str, Any]:
+    """The card as :meth:`OutcomeModel.train` made it: prefix lengths as numbers again."""
+    metrics = card.get("metrics", {})
+    for key, value in metrics.items():
+        if key.endswith("_by_prefix_length") and isinstance(value, dict):
+            metrics[key] = {int(k): v for k, v in value.items()}
+    return card
 
 
 def _method(estimator: Any) -> str | None:

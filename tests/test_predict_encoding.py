@@ -1,0 +1,129 @@
+"""Prefix encoding: each prefix sees only its own past, vocabularies learned once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from kgsentinel.detectors.events import as_event_log
+from kgsentinel.predict.encoding import OTHER, PrefixEncoder, prefix_ends
+from kgsentinel.simulate import generate
+
+
+def table(rows: list[tuple]) -> pd.DataFrame:
+    columns = ["case_id", "activity", "timestamp", "resource", "cost", "grade", "region"]
+    return pd.DataFrame(rows, columns=columns[: len(rows[0])])
+
+
+@pytest.fixture
+def small() -> pd.DataFrame:
+    """Two cases: case 1 has a rework loop, numbers, a text attribute and a case attribute."""
+    return as_event_log(table([
+        ("1", "Brief", "2026-01-05T09:00Z", "ann", 10.0, "A", None),
+        ("1", "Rework", "2026-01-05T11:00Z", "bob", None, "B", "EU"),
+        ("1", "Rework", "2026-01-05T12:30Z", "bob", 40.0, None, "EU"),
+        ("1", "Launch", "2026-01-06T12:30Z", "ann", 4.0, "A", "EU"),
+        ("2", "Brief", "2026-01-07T08:00Z", "eve", 7.0, "A", "US"),
+    ]))  # fmt: skip
+
+
+def frame(encoder: PrefixEncoder, log: pd.DataFrame, rows: object = None) -> pd.DataFrame:
+    return pd.DataFrame(encoder.transform(log, rows=rows), columns=encoder.get_feature_names_out())
+
+
+def test_each_prefix_aggregates_what_happened_up_to_its_last_event(small: pd.DataFrame) -> None:
+    encoded = frame(PrefixEncoder().fit(small), small)
+    assert len(encoded) == len(small)
+    third = encoded.iloc[2]  # case 1 after Brief, Rework, Rework
+    assert third["prefix_length"] == 3
+    assert third["repeats"] == 1
+    assert third["elapsed_hours"] == 3.5
+    assert third["since_previous_hours"] == 1.5
+    assert third["count:activity=Rework"] == 2
+    assert third["count:resource=bob"] == 2
+    assert third["last:activity=Rework"] == 1
+    assert third["previous:activity=Rework"] == 1
+    assert third["last:resource=bob"] == 1
+    assert third[["last:cost", "mean:cost", "max:cost"]].tolist() == [40.0, 25.0, 40.0]
+    assert third["last:grade=B"] == 1  # the last value seen: the third event has none
+    assert third["case:region=EU"] == 1
+    assert third["hour"] == 12.5
+    assert third["weekday"] == 0  # 2026-01-05 is a Monday
+
+
+def test_a_case_attribute_is_unknown_until_an_event_carries_it(small: pd.DataFrame) -> None:
+    encoded = frame(PrefixEncoder().fit(small), small)
+    regions = [c for c in encoded.columns if c.startswith("case:region=")]
+    assert encoded.loc[0, regions].sum() == 0
+    assert encoded.loc[1, "case:region=EU"] == 1
+
+
+def test_a_prefix_encodes_the_same_whatever_comes_after_it() -> None:
+    log = as_event_log(generate("npi", cases=80, seed=3))
+    encoder = PrefixEncoder().fit(log)
+    whole = encoder.transform(log)
+    rng = np.random.default_rng(0)
+    position = log.groupby("case").cumcount()
+    sizes = log.groupby("case").size()
+    keep = log["case"].map(pd.Series(rng.integers(1, sizes + 1), index=sizes.index))
+    cut = log[position < keep].reset_index(drop=True)
+    ends = prefix_ends(cut)
+    rows_in_whole = np.flatnonzero((position + 1 == keep).to_numpy())
+    np.testing.assert_array_equal(encoder.transform(cut, rows=ends["row"]), whole[rows_in_whole])
+
+
+def test_values_not_seen_in_fit_count_as_other(small: pd.DataFrame) -> None:
+    encoder = PrefixEncoder().fit(small)
+    new = as_event_log(table([("9", "Audit", "2026-02-01T10:00Z", "zed", 1.0, "Z", "APAC")]))
+    encoded = frame(encoder, new).iloc[0]
+    assert encoded[f"count:activity={OTHER}"] == 1
+    assert encoded[f"last:activity={OTHER}"] == 1
+    assert encoded[f"last:resource={OTHER}"] == 1
+    assert encoded[f"last:grade={OTHER}"] == 1
+    assert encoded[f"case:region={OTHER}"] == 1
+    assert len(encoded) == len(encoder.get_feature_names_out())
+
+
+def test_vocabularies_are_capped_to_the_most_frequent_values() -> None:
+    rows = [(str(i), f"Step {i % 7}", f"2026-01-01T{i % 24:02d}:00Z", f"r{i}") for i in range(70)]
+    log = as_event_log(table(rows))
+    encoder = PrefixEncoder(max_activities=3, max_resources=2).fit(log)
+    names = encoder.get_feature_names_out().tolist()
+    assert len([n for n in names if n.startswith("count:activity=")]) == 4  # 3 and other
+    assert len([n for n in names if n.startswith("count:resource=")]) == 3
+    assert encoder.activities_ == ["Step 0", "Step 1", "Step 2"]
+
+
+def test_rare_text_values_are_left_to_the_other_bucket() -> None:
+    rows = [(str(i), "Brief", "2026-01-01T10:00Z", "ann", 1.0, f"id-{i}" if i else "A")
+            for i in range(200)]  # fmt: skip
+    encoder = PrefixEncoder(min_share=0.01).fit(as_event_log(table(rows)))
+    assert "grade" not in encoder.categorical_
+    assert "grade" not in encoder.case_categorical_
+
+
+def test_prefix_ends_choose_prefixes_by_length(small: pd.DataFrame) -> None:
+    assert prefix_ends(small)["prefix_length"].tolist() == [4, 1]
+    assert prefix_ends(small, lengths=[2, 4])["row"].tolist() == [1, 3]
+    assert prefix_ends(small, longest=2)["row"].tolist() == [0, 1, 4]
+
+
+def test_an_unsorted_log_is_refused_with_the_fix(small: pd.DataFrame) -> None:
+    encoder = PrefixEncoder().fit(small)
+    with pytest.raises(ValueError, match="sort_event_log"):
+        encoder.transform(small.iloc[::-1])
+
+
+def test_an_unfitted_encoder_says_so(small: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="not fitted"):
+        PrefixEncoder().transform(small)
+
+
+def test_the_encoder_follows_scikit_learn_conventions(small: pd.DataFrame) -> None:
+    encoder = PrefixEncoder(max_values=3)
+    assert clone(encoder).get_params() == encoder.get_params()
+    assert encoder.fit(small) is encoder
+    assert encoder.fit_transform(small).dtype == np.float32
+    assert not hasattr(PrefixEncoder(), "activities_")

@@ -1,0 +1,266 @@
+"""Outcome models on a log where the outcome is learnable: a case with a Rework step ends late."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+from kgsentinel.detectors.events import as_event_log
+from kgsentinel.errors import PredictionError
+from kgsentinel.predict import OutcomeModel, finished_cases, outcome_labels
+from kgsentinel.predict.model import MIN_CASES
+
+SLA_HOURS = 150
+
+
+def rework_log(cases: int = 300, seed: int = 0) -> pd.DataFrame:
+    """NPI cases two a day; a third redo their formulation, and every step of theirs is slower."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    for case in range(cases):
+        rework = rng.random() < 0.35
+        time = start + pd.Timedelta(hours=12 * case + rng.uniform(0, 6))
+        steps = ["Brief", "Formulation", *(["Rework", "Formulation"] if rework else []),
+                 "Safety assessment", "Packaging order", "Launch"]  # fmt: skip
+        market = rng.choice(["EU", "US", "APAC"])
+        for step in steps:
+            time += pd.Timedelta(hours=float(rng.lognormal(np.log(30 if rework else 20), 0.3)))
+            rows.append((str(case), step, time, rng.choice(["ann", "bob", "eve"]),
+                         float(rng.uniform(100, 200)), market))  # fmt: skip
+    columns = ["case_id", "activity", "timestamp", "resource", "cost", "market"]
+    return as_event_log(pd.DataFrame(rows, columns=columns))
+
+
+@pytest.fixture(scope="module")
+def log() -> pd.DataFrame:
+    return rework_log()
+
+
+@pytest.fixture(scope="module")
+def labels(log: pd.DataFrame) -> pd.Series:
+    return outcome_labels(log, "slower-than", hours=SLA_HOURS)
+
+
+@pytest.fixture(scope="module")
+def model(log: pd.DataFrame, labels: pd.Series) -> OutcomeModel:
+    return OutcomeModel.train(log, labels)
+
+
+@pytest.fixture(scope="module")
+def timer(log: pd.DataFrame) -> OutcomeModel:
+    return OutcomeModel.train(log, target="remaining-time")
+
+
+def newest(log: pd.DataFrame, share: float = 0.2) -> pd.DataFrame:
+    starts = log.groupby("case")["timestamp"].min().sort_values()
+    chosen = starts.index[-round(len(starts) * share) :]
+    return log[log["case"].isin(chosen)].reset_index(drop=True)
+
+
+def cut(log: pd.DataFrame, events: int) -> pd.DataFrame:
+    return log[log.groupby("case").cumcount() < events].reset_index(drop=True)
+
+
+def test_the_outcome_is_learned_and_measured_on_the_newest_cases(
+    model: OutcomeModel, labels: pd.Series
+) -> None:
+    metrics = model.metrics
+    assert metrics["auc"] > 0.85
+    assert metrics["auc_by_prefix_length"][3] > 0.95  # Rework (or not) is seen by step 3
+    share = metrics["positive_share"]
+    assert metrics["brier"] < share * (1 - share)  # better than always saying the base rate
+    assert model.card["cases"] == {"train": 240, "test": 60, "all": 300}
+    assert 0.25 < labels.mean() < 0.45
+
+
+def test_the_card_records_the_training_window_and_how_it_was_trained(
+    model: OutcomeModel, log: pd.DataFrame
+) -> None:
+    card = model.card
+    starts = log.groupby("case")["timestamp"].min().sort_values()
+    assert pd.Timestamp(card["window"]["first_case_start"]) == starts.iloc[0]
+    assert pd.Timestamp(card["window"]["last_case_start"]) == starts.iloc[-1]
+    assert pd.Timestamp(card["window"]["test_from"]) == starts.iloc[240]
+    assert card["target"] == "outcome"
+    assert "count:activity=Rework" in card["features"]
+    assert card["parameters"]["max_prefix_length"] == 7
+    assert card["parameters"]["calibration"] == "sigmoid"
+    assert set(card["versions"]) >= {"kgsentinel", "scikit-learn"}
+    json.dumps(card)
+
+
+def test_running_cases_get_a_calibrated_probability_and_its_reasons(
+    model: OutcomeModel, log: pd.DataFrame
+) -> None:
+    running = cut(newest(log), 3)
+    predicted = model.predict(running)
+    assert list(predicted.columns) == ["case", "case_id", "prefix_length", "value", "features"]
+    assert len(predicted) == running["case"].nunique()
+    assert (predicted["prefix_length"] == 3).all()
+    assert predicted["value"].between(0, 1).all()
+    reworked = running.loc[running["activity"] == "Rework", "case"].unique()
+    risky = predicted["case"].isin(reworked)
+    assert predicted.loc[risky, "value"].min() > predicted.loc[~risky, "value"].max()
+    names = set(model.encoder.get_feature_names_out())
+    for features in predicted["features"]:
+        assert 1 <= len(features) <= 3
+        assert {name for name, _, _ in features} <= names
+        effects = [abs(contribution) for _, _, contribution in features]
+        assert effects == sorted(effects, reverse=True)
+    reasons = predicted.loc[risky, "features"].iloc[0]
+    assert reasons[0][0] in ("count:activity=Rework", "last:activity=Rework", "repeats")
+    assert reasons[0][2] > 0  # the Rework step raised the chance of being late
+
+
+def test_probabilities_are_calibrated_on_held_out_prefixes(
+    model: OutcomeModel, log: pd.DataFrame, labels: pd.Series
+) -> None:
+    held_out = newest(log)
+    scored = model.predict_prefixes(held_out, lengths=[4, 5])
+    truth = labels.reindex(scored["case"]).to_numpy()
+    assert abs(scored["value"].mean() - truth.mean()) < 0.1
+
+
+def test_prefixes_of_given_lengths_are_scored_where_cases_have_them(
+    model: OutcomeModel, log: pd.DataFrame
+) -> None:
+    scored = model.predict_prefixes(log.head(14), lengths=[1, 6, 50])
+    assert list(scored.columns) == ["case", "prefix_length", "value"]
+    assert sorted(set(scored["prefix_length"])) <= [1, 6]
+    assert (scored["prefix_length"] == 1).sum() == log.head(14)["case"].nunique()
+
+
+def test_remaining_time_beats_always_guessing_the_mean(
+    timer: OutcomeModel, log: pd.DataFrame
+) -> None:
+    assert set(timer.metrics) >= {"mae_hours", "mae_by_prefix_length"}
+    held_out = newest(log)
+    older = log[~log["case"].isin(held_out["case"])]
+    scored = timer.predict_prefixes(held_out, lengths=range(1, 8))
+
+    def remaining(frame: pd.DataFrame) -> pd.Series:
+        last = frame.groupby("case")["timestamp"].transform("max")
+        return (last - frame["timestamp"]).dt.total_seconds() / 3600
+
+    truth = remaining(held_out).to_numpy()[held_out.groupby("case").cumcount() < 7]
+    mean_guess = remaining(older).mean()
+    model_mae = np.abs(scored["value"].to_numpy() - truth).mean()
+    guess_mae = np.abs(truth - mean_guess).mean()
+    assert model_mae < 0.7 * guess_mae
+    assert timer.metrics["mae_hours"] < 0.7 * guess_mae  # measured before it saw these cases
+    assert (timer.predict(cut(held_out, 2))["value"] >= 0).all()
+
+
+def test_a_saved_model_predicts_the_same_after_loading(
+    model: OutcomeModel, log: pd.DataFrame, tmp_path: Path
+) -> None:
+    running = cut(newest(log), 4)
+    model.save(tmp_path / "model")
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["card.json", "model.skops"]
+    loaded = OutcomeModel.load(tmp_path / "model")
+    pd.testing.assert_frame_equal(loaded.predict(running), model.predict(running))
+    assert loaded.card == model.card
+    assert json.loads((tmp_path / "model" / "card.json").read_text())["target"] == "outcome"
+
+
+def test_a_saved_remaining_time_model_round_trips(
+    timer: OutcomeModel, log: pd.DataFrame, tmp_path: Path
+) -> None:
+    running = cut(newest(log), 2)
+    timer.save(tmp_path)
+    again = OutcomeModel.load(tmp_path).predict(running)
+    pd.testing.assert_frame_equal(again, timer.predict(running))
+
+
+class Payload:
+    """A type no model holds."""
+
+
+def test_a_tampered_model_file_naming_another_type_is_refused(
+    model: OutcomeModel, tmp_path: Path
+) -> None:
+    model.save(tmp_path)
+    sio.dump({"encoder": model.encoder, "estimator": Payload()}, tmp_path / "model.skops")
+    with pytest.raises(PredictionError, match=r"refusing .*test_predict_model\.Payload"):
+        OutcomeModel.load(tmp_path)
+
+
+def test_a_damaged_model_file_is_refused(model: OutcomeModel, tmp_path: Path) -> None:
+    model.save(tmp_path)
+    (tmp_path / "model.skops").write_bytes(b"not a model")
+    with pytest.raises(PredictionError, match="train it again"):
+        OutcomeModel.load(tmp_path)
+
+
+def test_loading_from_a_folder_without_a_model_says_to_train(tmp_path: Path) -> None:
+    with pytest.raises(PredictionError, match=r"no saved model in .*train one first"):
+        OutcomeModel.load(tmp_path)
+
+
+def test_too_few_finished_cases_says_how_many_and_the_minimum(log: pd.DataFrame) -> None:
+    few = log[log["case_id"].astype(int) < 12]
+    labels = outcome_labels(few, "reaches", activity="Rework")
+    with pytest.raises(PredictionError, match=rf"only 12 finished cases.*at least {MIN_CASES}"):
+        OutcomeModel.train(few, labels)
+
+
+def test_a_single_outcome_class_names_it_and_suggests_another_target(log: pd.DataFrame) -> None:
+    labels = outcome_labels(log, "slower-than", hours=10_000)
+    with pytest.raises(PredictionError, match=r"never happened in all 300.*another outcome"):
+        OutcomeModel.train(log, labels)
+
+
+def test_a_rare_outcome_says_how_rare(log: pd.DataFrame, labels: pd.Series) -> None:
+    rare = labels.copy()
+    rare[:] = 0
+    rare.iloc[:3] = 1
+    with pytest.raises(PredictionError, match="only 3 of 300 finished cases are with"):
+        OutcomeModel.train(log, rare)
+
+
+def test_an_activity_no_case_reaches_names_close_ones(log: pd.DataFrame) -> None:
+    with pytest.raises(PredictionError, match=r"no case reaches activity 'Reworks'.*'Rework'"):
+        outcome_labels(log, "reaches", activity="Reworks")
+
+
+def test_a_prefix_length_beyond_every_case_says_the_longest(
+    model: OutcomeModel, log: pd.DataFrame
+) -> None:
+    with pytest.raises(PredictionError, match=r"no case of the log has 12 events.*longest has 7"):
+        model.predict_prefixes(log, lengths=[12, 20])
+
+
+def test_outcome_training_needs_labels_and_a_known_target(log: pd.DataFrame) -> None:
+    with pytest.raises(PredictionError, match=r"needs labels.*outcome_labels"):
+        OutcomeModel.train(log)
+    with pytest.raises(PredictionError, match=r"unknown target 'risk'.*remaining-time"):
+        OutcomeModel.train(log, target="risk")
+    with pytest.raises(PredictionError, match="labels must be 0 or 1"):
+        OutcomeModel.train(log, pd.Series(2, index=log["case"].unique()))
+
+
+def test_finished_cases_are_those_that_reached_an_end(log: pd.DataFrame) -> None:
+    running = log[~((log["case_id"] == "5") & (log["activity"] == "Launch"))]
+    finished = finished_cases(running)
+    assert len(finished) == 299
+    assert "urn:kgsentinel:log:case/5" not in finished
+    assert len(finished_cases(running, end_activities=["Packaging order"])) == 1
+    with pytest.raises(PredictionError, match=r"no case of the 300 .*has finished.*'Launch'"):
+        finished_cases(running, end_activities=["Archive"])
+
+
+def test_outcome_kinds_label_cases(log: pd.DataFrame) -> None:
+    reaches = outcome_labels(log, "reaches", activity="Rework")
+    never = outcome_labels(log, "never-reaches", activity="Rework")
+    assert (reaches + never == 1).all()
+    assert reaches.index.name == "case"
+    with pytest.raises(PredictionError, match="unknown outcome kind 'late'"):
+        outcome_labels(log, "late")
+    with pytest.raises(PredictionError, match="needs hours > 0"):
+        outcome_labels(log, "slower-than")
