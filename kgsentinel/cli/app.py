@@ -111,12 +111,13 @@ def root(
 
 
 def _register_commands() -> None:
-    from kgsentinel.cli import detect_cmds, graph_cmds, ingest_cmds, workspace_cmds
+    from kgsentinel.cli import detect_cmds, graph_cmds, ingest_cmds, predict_cmds, workspace_cmds
 
     workspace_cmds.register(app)
     graph_cmds.register(app)
     ingest_cmds.register(app)
     detect_cmds.register(app)
+    predict_cmds.register(app)
 
 
 _register_commands()
