@@ -245,6 +245,8 @@ def _settings(workspace: Workspace, config: OutcomeConfig) -> dict[str, Any]:
 # -- ASK outcomes ---------------------------------------------------------------------------
 
 _CASE_VARIABLE = re.compile(r"[?$]case\b")
+#: cases bound at once when asking an outcome's ASK about many cases
+ASK_BATCH = 500
 
 
 def _ask_query(workspace: Workspace, config: OutcomeConfig) -> str:
@@ -268,9 +270,11 @@ def _ask_query(workspace: Workspace, config: OutcomeConfig) -> str:
 def ask_labels(store: GraphStore, query: str, cases: Sequence[str]) -> pd.Series:
     """1 where ``query`` (a SPARQL ASK using ``?case``) is true with ``?case`` bound to a case.
 
-    The case is bound by the store's parameters (a ``VALUES`` block written by
-    pyoxigraph), never pasted into the query. The prefixes of
-    :data:`kgsentinel.graph.ontology.PREFIXES` need no declaration.
+    The ASK is asked as ``SELECT DISTINCT ?case`` with the cases bound by a
+    ``VALUES`` block written by pyoxigraph (never pasted into the query),
+    :data:`ASK_BATCH` at a time: per case, the same answer as the ASK with
+    ``?case`` bound. The prefixes of :data:`kgsentinel.graph.ontology.PREFIXES`
+    need no declaration.
 
     Example:
         >>> from kgsentinel.graph import open_store
@@ -281,13 +285,27 @@ def ask_labels(store: GraphStore, query: str, cases: Sequence[str]) -> pd.Series
     """
     import pandas as pd
 
+    from kgsentinel.detectors.events import iri_values
+    from kgsentinel.graph.binding import _where_brace
     from kgsentinel.graph.ontology import prefix_header
 
-    full = prefix_header() + _checked_ask(query)
-    happened = [bool(store.query(full, params={"case": ox.NamedNode(case)}).boolean)
-                for case in cases]  # fmt: skip
-    index = pd.Index(list(cases), dtype=object, name="case")
-    return pd.Series([int(flag) for flag in happened], index=index, name="label")
+    select = _as_select(prefix_header() + _checked_ask(query))
+    brace = _where_brace(select) + 1
+    cases = list(cases)
+    happened: set[str] = set()
+    for start in range(0, len(cases), ASK_BATCH):
+        bound = select[:brace] + " " + iri_values("case", cases[start : start + ASK_BATCH])
+        happened.update(store.query_frame(bound + select[brace:])["case"].dropna())
+    index = pd.Index(cases, dtype=object, name="case")
+    return pd.Series(index.isin(list(happened)).astype(int), index=index, name="label")
+
+
+def _as_select(query: str) -> str:
+    """The ASK (checked) as a ``SELECT DISTINCT ?case`` of the cases it is true for."""
+    from kgsentinel.graph.binding import _tokens
+
+    start = next(position for position, token in _tokens(query) if token == "ASK")
+    return query[:start] + "SELECT DISTINCT ?case" + query[start + len("ASK") :]
 
 
 def _checked_ask(query: str) -> str:
