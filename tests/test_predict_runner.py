@@ -166,6 +166,7 @@ def test_training_again_makes_a_new_version_and_the_latest_predicts(launches: Pa
         train(ws, "rework")
         assert train(ws, "rework").version == "v2"
         assert [v.version for v in versions(ws, "rework")] == ["v1", "v2"]
+        assert [m["version"] for m in list_models(ws, every_version=True)] == ["v1", "v2"]
         predict(ws, "rework")
     [used] = select(launches, "SELECT DISTINCT ?version WHERE { ?p a kgs:Prediction ; "
                               "kgs:model/kgs:modelVersion ?version }")  # fmt: skip
@@ -386,6 +387,24 @@ def test_detectors_leave_risk_anomalies_alone(predicted: Path) -> None:
     assert len(after) == len(before) > 0
 
 
+@pytest.mark.server
+def test_train_and_predict_on_a_remote_endpoint(
+    workspace: Path, oxigraph_server: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oxigraph_server.clear()
+    monkeypatch.setenv("KGSENTINEL_STORE_URL", oxigraph_server.query_url)
+    configure(workspace, REWORK)
+    ingest(workspace, launch_rows())
+    with open_workspace(workspace) as ws:
+        train(ws, "rework")
+        predict(ws, "rework")
+        report = predict(ws, "rework")
+        risks = list_anomalies(ws.store, kind="risk")
+    predictions = select(workspace, "SELECT ?p WHERE { ?p a kgs:Prediction }")
+    assert len(predictions) == report.cases == RUNNING
+    assert set(risks["case_id"]) == bobs_running(workspace)
+
+
 def test_remaining_time_is_a_second_target(launches: Path) -> None:
     configure(launches, REWORK + "remaining_time = true\n")
     with open_workspace(launches) as ws:
@@ -511,7 +530,7 @@ def documented(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace configured as the docs say, trained and predicted."""
     from kgsentinel.workspace import init_workspace
 
-    root = init_workspace(tmp_path_factory.mktemp("docs") / "ws")
+    root = init_workspace(tmp_path_factory.mktemp("docs") / "npi")
     [example] = [block for block in doc_blocks("toml") if "[outcomes." in block]
     (root / "kgsentinel.toml").write_text(example)
     for name, text in re.findall(r"<!-- (rules/\S+) -->\n```sparql\n(.*?)```", DOCS.read_text(),
@@ -533,3 +552,12 @@ def documented(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_docs_query_answers(documented: Path, query: str) -> None:
     with open_workspace(documented) as ws:
         assert ws.store.query(query).rows(), "the query found nothing"
+
+
+def test_the_docs_notebook_code_runs(documented: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [code] = doc_blocks("python")
+    monkeypatch.chdir(documented.parent)
+    names: dict[str, object] = {}
+    exec(code, names)
+    assert names["report"].version == "v2"
+    assert set(names["risks"]["detector"]) <= {"rework", "late-launch", "reformulated"}
