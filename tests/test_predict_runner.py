@@ -299,6 +299,7 @@ def test_a_case_above_the_threshold_is_a_risk_anomaly(predicted: Path) -> None:
         risks = list_anomalies(ws.store, kind="risk")
     assert set(risks["case_id"]) == bobs_running(predicted)
     assert (risks["detector"] == "rework").all()
+    assert set(risks["activity"]) <= {"Brief", "Formulation"}  # where each case stands
     assert (risks["score"] > 0.7).all()
     assert risks["explanation"].str.contains("likely to reach 'Rework'").all()
     derived = select(
@@ -462,6 +463,7 @@ def test_a_bad_ask_query_is_one_clear_line(launches: Path, ask: str, expected: s
     configure(launches, f'[outcomes.asked]\nkind = "ask"\nask = {ask}\n')
     with open_workspace(launches) as ws, pytest.raises(ConfigError) as caught:
         train(ws, "asked")
+    assert str(caught.value).startswith("[outcomes.asked] ")
     assert expected in str(caught.value)
     assert "\n" not in str(caught.value)
 

@@ -212,13 +212,13 @@ def train(workspace: Workspace, name: str) -> TrainReport:
 
 @contextlib.contextmanager
 def _about(name: str) -> Iterator[None]:
-    """Prefix the prediction errors raised inside with the outcome they are about."""
+    """Prefix the errors raised inside (prediction, ask query) with the outcome they are about."""
     try:
         yield
-    except PredictionError as error:
+    except (PredictionError, ConfigError) as error:
         if str(error).startswith("[outcomes."):
             raise
-        raise PredictionError(f"[outcomes.{name}] {error}") from error
+        raise type(error)(f"[outcomes.{name}] {error}") from error
 
 
 def _labels(
@@ -347,15 +347,17 @@ def predict(workspace: Workspace, name: str) -> PredictReport:
 
     config = _outcome(workspace, name)
     version = registry.latest_version(workspace, name)
-    _check_current(name, _settings(workspace, config), version)
-    started = _now()
-    models = version.load()
-    log = running_cases(read_event_log(workspace.store), version.info["end_activities"])
     with _about(name):
+        _check_current(name, _settings(workspace, config), version)
+        started = _now()
+        models = version.load()
+        log = running_cases(read_event_log(workspace.store), version.info["end_activities"])
         scored = {target: model.predict(log) for target, model in models.items()}
     scored[OUTCOME] = settle(config, log, scored[OUTCOME])
-    case_ids = dict(zip(log["case"], log["case_id"], strict=False))
-    findings = _risks(name, config, scored[OUTCOME], case_ids)
+    where = log.groupby("case", sort=False).agg(case_id=("case_id", "first"),
+                                                activity=("activity", "last"))  # fmt: skip
+    case_ids = where["case_id"].to_dict()
+    findings = _risks(config, scored[OUTCOME], where)
     report = _record_risks(workspace, name, config, findings, started, log["case"].nunique())
     quads = prediction_quads(name, config, version, scored, case_ids, report.run, started)
     quads += _derivations(name, findings)
@@ -380,10 +382,11 @@ def _check_current(name: str, settings: Mapping[str, Any], version: ModelVersion
         )
 
 
-def _risks(
-    name: str, config: OutcomeConfig, scored: pd.DataFrame, case_ids: Mapping[str, str]
-) -> list[Finding]:
-    """A finding of kind ``risk`` for each case whose probability is above the threshold."""
+def _risks(config: OutcomeConfig, scored: pd.DataFrame, where: pd.DataFrame) -> list[Finding]:
+    """A finding of kind ``risk`` for each case whose probability is above the threshold.
+
+    ``where`` holds each case's id and last activity (where the case stands).
+    """
     from kgsentinel.detectors.base import Evidence, Finding
 
     findings = []
@@ -391,7 +394,7 @@ def _risks(
         probability = float(row.value)
         if not probability > config.threshold:
             continue
-        case_id = case_ids.get(row.case, str(row.case))
+        case_id, activity = where.loc[row.case, ["case_id", "activity"]]
         text = explanation(config, case_id, probability, row.settled)
         evidence = [Evidence(label=f"probability to {describe_outcome(config)}",
                              expected=config.threshold, observed=probability)]  # fmt: skip
@@ -403,8 +406,8 @@ def _risks(
                          for feature, value, contribution in row.features]  # fmt: skip
             text += f" (threshold {config.threshold:.0%})" + _top(row.features)
         findings.append(Finding(kind="risk", subject=str(row.case), score=min(probability, 1.0),
-                                explanation=text, case_id=case_id,
-                                evidence=evidence))  # fmt: skip
+                                explanation=text, case_id=str(case_id),
+                                activity=str(activity), evidence=evidence))  # fmt: skip
     return findings
 
 
