@@ -85,9 +85,6 @@ def describe_outcome(config: OutcomeConfig) -> str:
     return "make its ASK query true"
 
 
-# -- training -------------------------------------------------------------------------------
-
-
 def prediction_iri(name: str, target: str, case: str) -> str:
     """The IRI of the prediction of ``target`` of outcome ``name`` for ``case``: always the same.
 
@@ -131,6 +128,12 @@ def settle(config: OutcomeConfig, log: pd.DataFrame, scored: pd.DataFrame) -> pd
 
 
 def explanation(config: OutcomeConfig, case_id: str, value: float, settled: Any) -> str:
+    """The line a person reads about a prediction (``settled``: why it is certain, if it is).
+
+    Example:
+        >>> explanation(OutcomeConfig(kind="reaches", activity="Rework"), "L7", 0.84, None)
+        "Case L7: 84% likely to reach 'Rework'"
+    """
     if settled:
         return f"Case {case_id} {settled}"
     return f"Case {case_id}: {value:.0%} likely to {describe_outcome(config)}"
