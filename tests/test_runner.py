@@ -125,6 +125,26 @@ def test_an_incremental_run_examines_only_changed_cases(loaded: Path) -> None:
     assert cases == ["A", "F"]
 
 
+def test_after_an_ingest_the_store_journal_names_the_changed_cases_without_a_scan(
+    loaded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgsentinel.detectors import history
+
+    with open_workspace(loaded) as ws:
+        detect(ws)
+    ingest(loaded, [*ROWS, *steps("G", ["Brief"]), *steps("A", ["Formulation"] * 3, day=10)])
+
+    def scan(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the journal knew what changed; no scan needed")
+
+    monkeypatch.setattr(history, "current_events", scan)
+    with open_workspace(loaded) as ws:
+        [report] = detect(ws)
+        cases = sorted(list_anomalies(ws.store)["case_id"])
+    assert (report.incremental, report.cases, report.new) == (True, 2, 1)  # A changed, G is new
+    assert cases == ["A", "F"]
+
+
 def test_a_run_after_no_change_examines_no_case(loaded: Path) -> None:
     with open_workspace(loaded) as ws:
         detect(ws)

@@ -65,13 +65,38 @@ class EventHistory:
 
     @classmethod
     def read(cls, store: GraphStore, folder: Path, *, full: bool) -> EventHistory:
-        """The log: the cached one with changed cases read again, or all of it."""
-        from kgsentinel.detectors.events import read_event_log, sort_event_log
+        """The log: the cached one with changed cases read again, or all of it.
 
+        Which cases changed comes from the store's change journal when it can
+        say (see :mod:`kgsentinel.graph.journal`), else from a scan of the times.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         paths = {name: folder / f"{name}.parquet" for name in ("events", "events-index",
                                                                 "events-cases")}  # fmt: skip
         cached = not full and all(path.exists() for path in paths.values())
+        journal = store.change_journal()
+        generation = journal.generation if journal is not None else None  # before any read
+        history = None
+        if cached and journal is not None:
+            subjects = journal.changed_since(_saved_generation(folder))
+            if subjects is not None:
+                history = cls._after_changes(store, folder, paths, subjects)
+        if history is None:
+            history = cls._scanned(store, folder, paths, cached=cached)
+        generation_path = folder / "generation"
+        if generation is None:
+            generation_path.unlink(missing_ok=True)
+        else:
+            _write_text(generation_path, str(generation))
+        return history
+
+    @classmethod
+    def _scanned(
+        cls, store: GraphStore, folder: Path, paths: dict[str, Path], *, cached: bool
+    ) -> EventHistory:
+        """Changed cases found by scanning every event's time (and the cases of new events)."""
+        from kgsentinel.detectors.events import read_event_log
+
         index = current_events(store, pd.read_parquet(paths["events-index"]) if cached else None)
         now = signatures(index)
         changed = None
@@ -82,20 +107,42 @@ class EventHistory:
         if changed is None:
             log = read_event_log(store)
         elif not changed:
-            log = pd.read_parquet(paths["events"])
+            return cls(pd.read_parquet(paths["events"]), now, folder)
         else:
-            kept = pd.read_parquet(paths["events"])
-            kept = kept[is_in(kept["case"], now["case"]) & ~is_in(kept["case"], changed)]
-            fresh = read_event_log(store, cases=changed)
-            log = (
-                sort_event_log(pd.concat([kept, fresh], ignore_index=True))
-                if len(fresh)
-                else (kept)
-            )
-        if changed != []:
-            _write_parquet(log, paths["events"])
-            _write_parquet(index, paths["events-index"])
-            _write_parquet(now, paths["events-cases"])
+            log = _replace_cases(pd.read_parquet(paths["events"]), changed, store, keep=now["case"])
+        _write_parquet(log, paths["events"])
+        _write_parquet(index, paths["events-index"])
+        _write_parquet(now, paths["events-cases"])
+        return cls(log, now, folder)
+
+    @classmethod
+    def _after_changes(
+        cls, store: GraphStore, folder: Path, paths: dict[str, Path], subjects: set[str]
+    ) -> EventHistory | None:
+        """The cached log with the cases of ``subjects`` read again (``None``: too many)."""
+        before = pd.read_parquet(paths["events-cases"])
+        if not subjects:
+            return cls(pd.read_parquet(paths["events"]), before, folder)
+        index = pd.read_parquet(paths["events-index"])
+        touched = is_in(index["event"], subjects)
+        cases = set(index.loc[touched, "case"].dropna()) | (subjects & set(before["case"]))
+        others = sorted(subjects - set(index.loc[touched, "event"]) - cases)
+        if others:
+            cases |= set(_lookup_cases(store, others)["value"])
+        changed = sorted(cases)
+        if _share(changed, before) > FULL_READ_SHARE:
+            return None
+        log = _replace_cases(pd.read_parquet(paths["events"]), changed, store)
+        fresh = log[is_in(log["case"], changed)]
+        rows = pd.DataFrame({"event": fresh["event"], "case": fresh["case"],
+                             "time": _instants(fresh["timestamp"])})  # fmt: skip
+        stale = touched | is_in(index["case"], changed)
+        index = pd.concat([index[~stale], rows], ignore_index=True)
+        now = pd.concat([before[~is_in(before["case"], changed)], signatures(rows)],
+                        ignore_index=True)  # fmt: skip
+        _write_parquet(log, paths["events"])
+        _write_parquet(index, paths["events-index"])
+        _write_parquet(now, paths["events-cases"])
         return cls(log, now, folder)
 
     def to_examine(self, detector: str, *, full: bool) -> tuple[list[str], bool]:
@@ -150,7 +197,7 @@ class EventHistory:
 
 
 def current_events(store: GraphStore, known: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every event with a time: its IRI, its case (NA if none) and its time as written.
+    """Every event with a time: its IRI, its case (NA if none) and its time (a UTC instant).
 
     With ``known`` (this frame from an earlier run) only the times are scanned
     and the case is looked up for the events ``known`` lacks; without it, the
@@ -158,7 +205,7 @@ def current_events(store: GraphStore, known: pd.DataFrame | None = None) -> pd.D
     fraction of the same join in SPARQL, which looks every event up again.
     """
     times = store.query_frame(_SCAN % "timestamp").drop_duplicates("event")
-    times = times.rename(columns={"value": "time"})
+    times = pd.DataFrame({"event": times["event"], "time": _instants(times["value"])})
     if known is None:
         new = times["event"]
     else:
@@ -170,8 +217,7 @@ def current_events(store: GraphStore, known: pd.DataFrame | None = None) -> pd.D
     if known is None or len(new) > FULL_READ_SHARE * len(times):
         cases = store.query_frame(_SCAN % "case")
     else:
-        cases = pd.concat([_cases_of(store, new.iloc[start : start + LOOKUP_BATCH].tolist())
-                           for start in range(0, len(new), LOOKUP_BATCH)])  # fmt: skip
+        cases = _lookup_cases(store, new.tolist())
         if known is not None:
             cases = pd.concat([known.loc[known["case"].notna(), ["event", "case"]]
                                .rename(columns={"case": "value"}), cases])  # fmt: skip
@@ -184,21 +230,30 @@ def signatures(events: pd.DataFrame) -> pd.DataFrame:
 
     The digest sums a hash of each event's IRI and time (written in hex), so
     adding, removing or retiming any event of a case changes it.
+
+    Example:
+        >>> events = pd.DataFrame({"event": ["e1", "e2"], "case": ["c1", "c1"],
+        ...                        "time": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True)})
+        >>> signatures(events)[["case", "events", "last"]].values.tolist()
+        [['c1', 2, Timestamp('2026-01-02 00:00:00+0000', tz='UTC')]]
     """
     events = events.dropna(subset=["case"])
-    hashed = pd.util.hash_pandas_object(events[["event", "time"]], index=False)
+    instants = events["time"].astype("datetime64[ns, UTC]").to_numpy(dtype="int64", na_value=0)
+    hashed = pd.util.hash_pandas_object(
+        pd.DataFrame({"event": events["event"].astype(object), "time": instants}), index=False
+    )
     events = events.assign(digest=hashed.to_numpy(dtype=np.uint64))
     grouped = events.groupby("case", sort=False)
     found = grouped["time"].agg(["size", "max"])
     digests = grouped["digest"].sum().map("{:016x}".format)
     return pd.DataFrame({"case": found.index.astype(object), "events": found["size"].to_numpy(),
-                         "last": found["max"].fillna("").to_numpy(),
+                         "last": found["max"].to_numpy(),
                          "digest": digests.to_numpy()})  # fmt: skip
 
 
 def changed_cases(before: pd.DataFrame, now: pd.DataFrame) -> list[str]:
-    """The cases of ``now`` whose signature is not the one in ``before``."""
-    compared = [c for c in ("events", "last", "digest") if c in before.columns and c in now.columns]
+    """The cases of ``now`` whose signature (events and digest) is not the one in ``before``."""
+    compared = [c for c in ("events", "digest") if c in before.columns and c in now.columns]
     merged = now.merge(before[["case", *compared]], on="case", how="left", suffixes=("", "_before"))
     differs = np.zeros(len(merged), dtype=bool)
     for column in compared:
@@ -215,10 +270,50 @@ def is_in(values: pd.Series, wanted: Collection[str] | pd.Series) -> np.ndarray:
     return pd.Index(values, dtype=object).isin(np.asarray(items, dtype=object))
 
 
-def _cases_of(store: GraphStore, events: Sequence[str]) -> pd.DataFrame:
+def _replace_cases(
+    log: pd.DataFrame, cases: list[str], store: GraphStore, *, keep: pd.Series | None = None
+) -> pd.DataFrame:
+    """``log`` with the events of ``cases`` read again from ``store`` (and only the
+    cases in ``keep``, when given)."""
+    from kgsentinel.detectors.events import read_event_log, sort_event_log
+
+    kept = log[~is_in(log["case"], cases)]
+    if keep is not None:
+        kept = kept[is_in(kept["case"], keep)]
+    fresh = read_event_log(store, cases=cases)
+    if not len(fresh):
+        return kept.reset_index(drop=True)
+    return sort_event_log(pd.concat([kept, fresh], ignore_index=True))
+
+
+def _instants(times: pd.Series) -> pd.Series:
+    """Times as UTC instants in nanoseconds, however they were written or parsed."""
+    parsed = pd.to_datetime(times, utc=True, format="ISO8601", errors="coerce")
+    return parsed.astype("datetime64[ns, UTC]")
+
+
+def _saved_generation(folder: Path) -> int:
+    try:
+        return int((folder / "generation").read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return -1
+
+
+def _write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    temporary.write_text(text, encoding="ascii")
+    temporary.replace(path)
+
+
+def _lookup_cases(store: GraphStore, subjects: Sequence[str]) -> pd.DataFrame:
+    """The case of each of ``subjects`` that is an event with one (columns event, value)."""
     from kgsentinel.detectors.events import iri_values
 
-    return store.query_frame(_CASES_OF % iri_values("event", events))
+    parts = [store.query_frame(_CASES_OF % iri_values("event", subjects[i : i + LOOKUP_BATCH]))
+             for i in range(0, len(subjects), LOOKUP_BATCH)]  # fmt: skip
+    return (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["event", "value"])
+    )
 
 
 def _share(cases: list[str], signatures: pd.DataFrame) -> float:

@@ -324,21 +324,13 @@ def _cases_of(workspace: Workspace, subjects: list[str]) -> dict[str, str]:
 def _write_anomalies(workspace: Workspace, quads: list[ox.Quad]) -> None:
     """Add ``quads`` (anomalies not yet in the graph) in one transaction.
 
-    The first anomalies bulk-load a new graph; later ones are added as they are,
-    since they are new by fingerprint: comparing them with the whole graph would
-    cost more with every run.
+    They are new by fingerprint, so they are added as they are: comparing them
+    with the whole anomalies graph would cost more with every run. (Quads
+    added name their subjects in the store's change journal, so the next run
+    knows that no event changed.)
     """
-    if not quads:
-        return
-    if workspace.store.has_graph("anomalies"):
+    if quads:
         workspace.store.add(quads)
-        return
-    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-    document = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-    spool = workspace.state_dir / "tmp"
-    spool.mkdir(parents=True, exist_ok=True)
-    with workspace.store.writer("anomalies", replace=False, spool_dir=spool) as writer:
-        writer.write(document)
 
 
 def _run_quads(report: DetectorReport) -> list[ox.Quad]:

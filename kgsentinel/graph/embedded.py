@@ -12,18 +12,20 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pyoxigraph as ox
 
 from kgsentinel.errors import QueryError, StoreError, StoreLockedError
+from kgsentinel.graph.journal import ChangeJournal
 from kgsentinel.graph.results import QueryResult
 from kgsentinel.graph.store import GraphStore, Source, query_syntax_error
 
@@ -99,6 +101,8 @@ class EmbeddedStore(GraphStore):
         self._generation = 0  # bumped after every write: invalidates the cache below
         self._visible_cache: tuple[int, list[ox.NamedNode | ox.DefaultGraph] | None] | None = None
         self._holder: StoreHolderLock | None = None
+        self._journal: ChangeJournal | None = None
+        self._saying = threading.local()
         if path is None:
             self.location = "memory"
             self._store = ox.Store()
@@ -110,6 +114,7 @@ class EmbeddedStore(GraphStore):
         except OSError as exc:
             raise StoreError(f"cannot create the store folder {folder}: {exc.strerror}") from exc
         self._holder = StoreHolderLock(folder).acquire()
+        self._journal = ChangeJournal(folder.with_name(folder.name + ".changes"))
         try:
             self._store = ox.Store(str(folder))
         except OSError as exc:
@@ -146,6 +151,20 @@ class EmbeddedStore(GraphStore):
 
     def _changed(self) -> None:
         self._generation += 1
+        if self._journal is not None:
+            self._journal.record(getattr(self._saying, "subjects", None))
+
+    def change_journal(self) -> ChangeJournal | None:
+        """The journal beside an on-disk store (this process is its only writer)."""
+        return self._journal
+
+    @contextlib.contextmanager
+    def _saying_changes(self, subjects: set[str] | None) -> Iterator[None]:
+        self._saying.subjects = subjects
+        try:
+            yield
+        finally:
+            self._saying.subjects = None
 
     def _open(self) -> ox.Store:
         try:
@@ -207,9 +226,12 @@ class EmbeddedStore(GraphStore):
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
         """Add a few quads in one transaction."""
-        with self._write_lock:
+        quads = list(quads)
+        subjects = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
+        known = subjects if len(subjects) == len({q.subject for q in quads}) else None
+        with self._write_lock, self._saying_changes(known):
             try:
-                self._open().extend(list(quads))
+                self._open().extend(quads)
             finally:
                 self._changed()
 

@@ -123,6 +123,20 @@ class LineDiff:
     removed: list[bytes] = field(default_factory=list)
     added: list[bytes] = field(default_factory=list)
 
+    def subjects(self) -> set[str] | None:
+        """The subjects of the lines that changed (``None`` if a blank node changed).
+
+        Example:
+            >>> sorted(LineDiff([b'<urn:a> <urn:p> "1" .'], [b'<urn:b> <urn:p> "2" .']).subjects())
+            ['urn:a', 'urn:b']
+        """
+        subjects = set()
+        for line in (*self.removed, *self.added):
+            if not line.startswith(b"<"):
+                return None
+            subjects.add(line[1 : line.index(b">")].decode("utf-8"))
+        return subjects
+
     def update(self, graph: str) -> str:
         """The SPARQL Update applying this difference to ``graph`` (``""`` if none).
 

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import shutil
@@ -28,6 +29,7 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -57,6 +59,7 @@ from kgsentinel.graph.terms import (
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from kgsentinel.graph.journal import ChangeJournal
     from kgsentinel.graph.writer import GraphWriter
 
 __all__ = ["GraphInfo", "GraphStore", "LoadReport", "Source", "StoreStats"]
@@ -392,11 +395,12 @@ class GraphStore(ABC):
             return
         folder = Path(tempfile.mkdtemp(prefix="kgs-diff-", dir=work))
         try:
-            update = difference_update(self, target, path, folder, replace=replace)
+            update, subjects = difference_update(self, target, path, folder, replace=replace)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         if update:
-            self._update(update)
+            with self._saying_changes(subjects):
+                self._update(update)
 
     def writer(
         self, graph: str, *, replace: bool = True, spool_dir: Path | None = None
@@ -434,6 +438,14 @@ class GraphStore(ABC):
         body = "\n".join(_insert_data_line(quad) for quad in quads)
         if body:
             self._update(f"INSERT DATA {{\n{body}\n}}")
+
+    def change_journal(self) -> ChangeJournal | None:
+        """The journal of what writes changed, where the store keeps one (see :mod:`.journal`)."""
+        return None
+
+    def _saying_changes(self, subjects: set[str] | None) -> AbstractContextManager[None]:
+        """Around a write: it changes only ``subjects`` (for the journal, if any)."""
+        return contextlib.nullcontext()
 
     def drop_graph(self, graph: str) -> None:
         """Delete a named graph and its triples."""

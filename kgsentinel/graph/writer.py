@@ -223,8 +223,9 @@ def _pieces(block: bytes, size: int) -> list[bytes]:
 
 def difference_update(
     store: GraphStore, graph: ox.NamedNode, new_path: Path, work: Path, *, replace: bool
-) -> str:
-    """The update turning ``graph`` into the N-Triples in ``new_path`` (or adding them).
+) -> tuple[str, set[str] | None]:
+    """The update turning ``graph`` into the N-Triples in ``new_path`` (or adding them),
+    and the subjects it changes (see :meth:`.LineDiff.subjects`).
 
     Memory holds one bucket of each side and the difference, not the graph. The
     new side must hold no blank nodes (see :func:`has_blank_nodes`).
@@ -244,7 +245,8 @@ def difference_update(
             for _, block in line_blocks(source):
                 old.add(block.splitlines())
         exported.unlink()
-        return diff_buckets(old, new, replace=replace).update(graph.value)
+        diff = diff_buckets(old, new, replace=replace)
+        return diff.update(graph.value), diff.subjects()
     finally:
         old.remove()
         new.remove()
