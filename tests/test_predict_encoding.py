@@ -43,6 +43,8 @@ def test_each_prefix_aggregates_what_happened_up_to_its_last_event(small: pd.Dat
     assert third["since_previous_hours"] == 1.5
     assert third["count:activity=Rework"] == 2
     assert third["count:resource=bob"] == 2
+    assert third["count:step=Brief>Rework"] == 1
+    assert third["count:step=Rework>Rework"] == 1
     assert third["last:activity=Rework"] == 1
     assert third["previous:activity=Rework"] == 1
     assert third["last:resource=bob"] == 1
@@ -94,6 +96,13 @@ def test_vocabularies_are_capped_to_the_most_frequent_values() -> None:
     assert len([n for n in names if n.startswith("count:activity=")]) == 4  # 3 and other
     assert len([n for n in names if n.startswith("count:resource=")]) == 3
     assert encoder.activities_ == ["Step 0", "Step 1", "Step 2"]
+
+
+def test_only_the_most_frequent_steps_are_counted(small: pd.DataFrame) -> None:
+    steps = PrefixEncoder(max_steps=1).fit(small).get_feature_names_out()
+    assert [n for n in steps if n.startswith("count:step=")] == ["count:step=Brief>Rework"]
+    none = PrefixEncoder(max_steps=0).fit(small).get_feature_names_out()
+    assert not [n for n in none if n.startswith("count:step=")]
 
 
 def test_rare_text_values_are_left_to_the_other_bucket() -> None:

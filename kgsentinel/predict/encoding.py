@@ -14,6 +14,7 @@ feature                  meaning
 ``since_previous_hours`` hours between the last two events (0 for one event)
 ``hour``, ``weekday``    hour of day (UTC, with minutes) and weekday (Monday 0) of the last event
 ``count:activity=A``     events of activity A so far (``count:resource=R`` likewise)
+``count:step=A>B``       times activity B directly followed A so far (for frequent pairs)
 ``last:activity=A``      1 when the last event is of A (``previous:activity=A``: the one before;
                          ``last:resource=R``: who did the last event)
 ``last:X`` ``mean:X``    a numeric event attribute X: its last value so far, mean, maximum
@@ -68,7 +69,8 @@ _BLOCK = 1 << 17
 class PrefixEncoder(TransformerMixin, BaseEstimator):
     """Prefixes of an event log frame as rows of features (see the module docs).
 
-    ``max_activities`` and ``max_resources`` cap the vocabularies (the most
+    ``max_activities``, ``max_resources`` and ``max_steps`` (pairs of
+    activities one directly after the other) cap the vocabularies (the most
     frequent first); a text attribute keeps at most ``max_values`` values, each
     on at least ``min_share`` of the events having the attribute.
     """
@@ -78,11 +80,13 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         *,
         max_activities: int = 60,
         max_resources: int = 40,
+        max_steps: int = 40,
         max_values: int = 12,
         min_share: float = 0.01,
     ) -> None:
         self.max_activities = max_activities
         self.max_resources = max_resources
+        self.max_steps = max_steps
         self.max_values = max_values
         self.min_share = min_share
 
@@ -91,6 +95,8 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         events = _Events.of(log)
         self.activities_ = _frequent(log["activity"].astype(str), self.max_activities, 0.0)
         self.resources_ = _frequent(_resources(log).dropna(), self.max_resources, 0.0)
+        steps = _steps(log, events)
+        self.steps_ = _frequent(steps.dropna(), self.max_steps, 0.0) if self.max_steps else []
         self.numeric_: list[str] = []
         self.categorical_: dict[str, list[str]] = {}
         self.case_numeric_: list[str] = []
@@ -121,6 +127,7 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         resources = [*self.resources_, OTHER]
         names += [f"count:activity={a}" for a in activities]
         names += [f"count:resource={r}" for r in resources]
+        names += [f"count:step={step}" for step in self.steps_]
         names += [f"last:activity={a}" for a in activities]
         names += [f"previous:activity={a}" for a in activities]
         names += [f"last:resource={r}" for r in resources]
@@ -152,11 +159,13 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         chosen = np.arange(len(log)) if rows is None else np.asarray(rows, dtype=np.int64)
         activities = _codes(log["activity"].astype(str), self.activities_)
         resources = _codes(_resources(log), self.resources_)
+        steps = _known_codes(_steps(log, events), self.steps_)
         counts = _counts(events, activities, len(self.activities_) + 1, chosen)
         blocks = [
             _timing(events, chosen, counts),
             counts,
             _counts(events, resources, len(self.resources_) + 1, chosen),
+            _counts(events, steps, len(self.steps_), chosen),
             _one_hot(activities[chosen], len(self.activities_) + 1),
             _one_hot(
                 np.where(events.position[chosen] > 0, activities[chosen - 1], -1),
@@ -321,6 +330,19 @@ def _codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
     codes = pd.Index(vocabulary, dtype=object).get_indexer(values.astype(str).astype(object))
     codes = np.where(codes < 0, len(vocabulary), codes)
     return np.where(present, codes, -1).astype(np.int64)
+
+
+def _steps(log: pd.DataFrame, events: _Events) -> pd.Series:
+    """Each event's step ``previous>activity`` (NA for a case's first event)."""
+    activity = log["activity"].astype(str).to_numpy(dtype=object)
+    previous = np.r_[np.array([""], dtype=object), activity[:-1]] if len(activity) else activity
+    steps = pd.Series(previous + ">" + activity, dtype=object)
+    return steps.where(events.position > 0)
+
+
+def _known_codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
+    """Each value's index in ``vocabulary``, -1 if not there or NA."""
+    return pd.Index(vocabulary, dtype=object).get_indexer(values.astype(object))
 
 
 def _frequent(values: pd.Series, limit: int, min_share: float) -> list[str]:

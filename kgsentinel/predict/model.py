@@ -13,9 +13,9 @@ however many prefixes it has.
   then trained again on all cases.
 - **Estimators.** A scikit-learn ``HistGradientBoostingClassifier`` whose
   probabilities are calibrated (``CalibratedClassifierCV``, sigmoid for small
-  data, isotonic for large) on the newest fifth of its training cases, which
-  also stop its boosting early; for remaining time a
-  ``HistGradientBoostingRegressor`` on ``log1p`` of the hours.
+  data, isotonic for large): three folds of whole cases, each model trained on
+  two and calibrated on the third, their probabilities averaged. For remaining
+  time a ``HistGradientBoostingRegressor`` on ``log1p`` of the hours.
 - **Contributions.** For each prediction, the features that moved it most:
   the change in the predicted value when one feature is set back to its median
   over the training prefixes, tried for the dozen features whose change is
@@ -51,7 +51,6 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,18 +77,23 @@ LONGEST_PREFIX = 40
 EXPLAINED_FEATURES = 12
 #: features reported per prediction
 TOP_FEATURES = 3
-#: training cases (the newest) used to calibrate and to stop boosting
-CALIBRATION_SHARE = 0.2
-#: calibration cases from which isotonic calibration is used instead of sigmoid
+#: folds of whole cases: each trains a model on the others and calibrates it
+FOLDS = 3
+#: cases per fold from which isotonic calibration is used instead of sigmoid
 ISOTONIC_FROM = 1000
 #: rows below which scikit-learn runs on one thread (threads only wait on each other there)
 _ONE_THREAD_BELOW = 100_000
 #: training prefixes sampled to rank features for explanations
 _EXPLAIN_SAMPLE = 2000
 _NS_PER_HOUR = 3_600_000_000_000
-_BOOSTING = {"learning_rate": 0.05, "max_iter": 400, "max_leaf_nodes": 31,
-             "min_samples_leaf": 20, "l2_regularization": 1.0, "early_stopping": True,
-             "n_iter_no_change": 20}  # fmt: skip
+_BOOSTING = {
+    "learning_rate": 0.1,
+    "max_iter": 100,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+}
 _MODEL_FILE = "model.skops"
 _CARD_FILE = "card.json"
 #: types a saved model may name beyond scikit-learn's and the encoder
@@ -180,12 +184,12 @@ class OutcomeModel:
             values = self._value(matrix)
         frame = pd.DataFrame({
             "case": ends["case"].astype(object).to_numpy(),
-            "case_id": log["case_id"].to_numpy()[ends["row"].to_numpy()] if len(log) else [],
+            "case_id": log["case_id"].astype(object).to_numpy()[ends["row"].to_numpy()],
             "prefix_length": ends["prefix_length"].to_numpy(),
             "value": values,
         })  # fmt: skip
         with _threads(0):
-            frame["features"] = self._contributions(matrix, values)
+            frame["features"] = pd.Series(self._contributions(matrix, values), dtype=object)
         return frame
 
     def predict_prefixes(self, log: pd.DataFrame, lengths: Sequence[int]) -> pd.DataFrame:
@@ -279,7 +283,8 @@ def _fit(
     ends = prefix_ends(log, longest=longest)
     rows = ends["row"].to_numpy()
     matrix = encoder.transform(log, rows=rows)
-    case = pd.factorize(ends["case"])[0]
+    started = _cases_by_start(log).index
+    case = pd.Series(np.arange(len(started)), index=started).reindex(ends["case"]).to_numpy()
     weights = 1.0 / np.bincount(case)[case]
     if target == "outcome":
         assert labels is not None
@@ -298,50 +303,42 @@ def _fit(
 
 def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
                 seed: int) -> Any:  # fmt: skip
-    """Gradient boosting stopped early and calibrated on the newest cases of each class."""
+    """Gradient boosting calibrated across :data:`FOLDS` folds of whole cases, averaged."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.frozen import FrozenEstimator
 
-    newest = _newest_cases(case, truth)
-    fit, hold = ~newest, newest
+    folds = _case_folds(case, truth, seed)
+    smallest = min(len(np.unique(case[rows])) for _, rows in folds)
+    method = "isotonic" if smallest >= ISOTONIC_FROM else "sigmoid"
     boosting = HistGradientBoostingClassifier(**_BOOSTING, random_state=seed)
-    boosting.fit(matrix[fit], truth[fit], weights[fit], X_val=matrix[hold], y_val=truth[hold],
-                 sample_weight_val=weights[hold])  # fmt: skip
-    method = "isotonic" if len(np.unique(case[hold])) >= ISOTONIC_FROM else "sigmoid"
-    calibrated = CalibratedClassifierCV(FrozenEstimator(boosting), method=method)
-    with warnings.catch_warnings():  # a frozen estimator is not fitted again, weights or not
-        warnings.filterwarnings("ignore", "Since FrozenEstimator", UserWarning)
-        return calibrated.fit(matrix[hold], truth[hold], sample_weight=weights[hold])
+    calibrated = CalibratedClassifierCV(boosting, method=method, cv=folds, ensemble=True)
+    calibrated.fit(matrix, truth, sample_weight=weights)
+    calibrated.cv = len(folds)  # the folds were drawn by case; only their number is kept
+    return calibrated
 
 
 def _regressor(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
                seed: int) -> Any:  # fmt: skip
-    """Gradient boosting on log hours, stopped early on the newest cases."""
+    """Gradient boosting on log hours."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    hold = _newest_cases(case, None)
-    boosting = HistGradientBoostingRegressor(**_BOOSTING, random_state=seed)
-    boosting.fit(matrix[~hold], truth[~hold], weights[~hold], X_val=matrix[hold],
-                 y_val=truth[hold], sample_weight_val=weights[hold])  # fmt: skip
-    return boosting
+    return HistGradientBoostingRegressor(**_BOOSTING, random_state=seed).fit(matrix, truth,
+                                                                              weights)  # fmt: skip
 
 
-def _newest_cases(case: np.ndarray, truth: np.ndarray | None) -> np.ndarray:
-    """Rows of the newest :data:`CALIBRATION_SHARE` of the cases (of each class, with ``truth``).
-
-    ``case`` numbers the cases in the order they started.
-    """
+def _case_folds(case: np.ndarray, truth: np.ndarray, seed: int) -> list[tuple[np.ndarray, ...]]:
+    """:data:`FOLDS` (train rows, test rows) splits that keep each case's prefixes together,
+    with each class's cases dealt evenly among the folds."""
+    rng = np.random.default_rng(seed)
     count = int(case.max()) + 1
     case_truth = np.zeros(count, dtype=int)
-    if truth is not None:
-        case_truth[case] = truth
-    chosen = np.zeros(count, dtype=bool)
+    case_truth[case] = truth
+    fold = np.zeros(count, dtype=np.int64)
     for value in np.unique(case_truth):
-        members = np.flatnonzero(case_truth == value)
-        take = max(1, math.ceil(len(members) * CALIBRATION_SHARE))
-        chosen[members[-take:]] = True
-    return chosen[case]
+        members = rng.permutation(np.flatnonzero(case_truth == value))
+        fold[members] = np.arange(len(members)) % FOLDS
+    of_row = fold[case]
+    return [(np.flatnonzero(of_row != k), np.flatnonzero(of_row == k)) for k in range(FOLDS)]
 
 
 def _ranked_features(model: OutcomeModel, matrix: np.ndarray, seed: int) -> np.ndarray:
