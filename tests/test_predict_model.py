@@ -264,3 +264,21 @@ def test_outcome_kinds_label_cases(log: pd.DataFrame) -> None:
         outcome_labels(log, "late")
     with pytest.raises(PredictionError, match="needs hours > 0"):
         outcome_labels(log, "slower-than")
+
+
+def test_remaining_time_follows_what_the_first_event_tells() -> None:
+    """Cases opened by bob are reworked and take four weeks, ana's four days: known at once."""
+    rows = []
+    for case in range(120):
+        bob = case % 3 == 0
+        steps = ["Brief", "Formulation", *(["Rework", "Formulation"] if bob else []), "Launch"]
+        gap = pd.Timedelta(days=7 if bob else 2)
+        start = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=case)
+        rows += [(str(case), step, start + k * gap, ("bob" if bob else "ana") if k == 0 else "lab")
+                 for k, step in enumerate(steps)]  # fmt: skip
+    log = as_event_log(pd.DataFrame(rows, columns=["case_id", "activity", "timestamp", "resource"]))
+    timer = OutcomeModel.train(log, target="remaining-time")
+    predicted = timer.predict(cut(log[log["case_id"].isin(["117", "118"])], 1))
+    bob, ana = predicted["value"].tolist()
+    assert bob == pytest.approx(28 * 24, rel=0.1)
+    assert ana == pytest.approx(4 * 24, rel=0.1)
