@@ -53,6 +53,7 @@ def test_each_prefix_aggregates_what_happened_up_to_its_last_event(small: pd.Dat
     assert third["case:region=EU"] == 1
     assert third["hour"] == 12.5
     assert third["weekday"] == 0  # 2026-01-05 is a Monday
+    assert third["month"] == 1
 
 
 def test_a_case_attribute_is_unknown_until_an_event_carries_it(small: pd.DataFrame) -> None:

@@ -12,7 +12,8 @@ feature                  meaning
 ``repeats``              events so far that repeat an activity already seen
 ``elapsed_hours``        hours from the case's first event to the prefix's last
 ``since_previous_hours`` hours between the last two events (0 for one event)
-``hour``, ``weekday``    hour of day (UTC, with minutes) and weekday (Monday 0) of the last event
+``hour``, ``weekday``,   hour of day (UTC, with minutes), weekday (Monday 0) and month (1-12)
+``month``                of the last event
 ``count:activity=A``     events of activity A so far (``count:resource=R`` likewise)
 ``count:step=A>B``       times activity B directly followed A so far (for frequent pairs)
 ``last:activity=A``      1 when the last event is of A (``previous:activity=A``: the one before;
@@ -122,7 +123,7 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
 
     def _names(self) -> list[str]:
         names = ["prefix_length", "repeats", "elapsed_hours", "since_previous_hours", "hour",
-                 "weekday"]  # fmt: skip
+                 "weekday", "month"]  # fmt: skip
         activities = [*self.activities_, OTHER]
         resources = [*self.resources_, OTHER]
         names += [f"count:activity={a}" for a in activities]
@@ -242,7 +243,7 @@ class _Events:
 
 
 def _timing(events: _Events, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """prefix_length, repeats, elapsed_hours, since_previous_hours, hour, weekday."""
+    """prefix_length, repeats, elapsed_hours, since_previous_hours, hour, weekday, month."""
     ns = events.ns[rows]
     length = events.position[rows] + 1
     previous = np.where(events.position[rows] > 0, events.ns[np.maximum(rows - 1, 0)], ns)
@@ -254,6 +255,7 @@ def _timing(events: _Events, rows: np.ndarray, counts: np.ndarray) -> np.ndarray
         (ns - previous) / _NS_PER_HOUR,
         (ns % _NS_PER_DAY) / _NS_PER_HOUR,
         (ns // _NS_PER_DAY + 3) % 7,  # 1970-01-01 was a Thursday
+        pd.DatetimeIndex(ns.astype("datetime64[ns]")).month,
     ])  # fmt: skip
 
 
