@@ -180,13 +180,19 @@ class EmbeddedStore(GraphStore):
     def _select_csv(
         self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None
     ) -> bytes:
+        # Results may be read on a worker thread (see kgsentinel.detectors.events), and
+        # pyoxigraph's results must be dropped on the thread that made them: no frame of
+        # an exception raised here may keep them alive.
         result = self._run_query(sparql, visible)
-        if not isinstance(result, ox.QuerySolutions):
-            raise QueryError("query_frame needs a SELECT query")
         try:
-            return result.serialize(format=ox.QueryResultsFormat.CSV) or b""
-        except (OSError, RuntimeError) as exc:
-            raise QueryError(f"the query failed: {exc}") from exc
+            if not isinstance(result, ox.QuerySolutions):
+                raise QueryError("query_frame needs a SELECT query")
+            try:
+                return result.serialize(format=ox.QueryResultsFormat.CSV) or b""
+            except (OSError, RuntimeError) as exc:
+                raise QueryError(f"the query failed: {exc}") from None
+        finally:
+            del result
 
     def _run_query(self, sparql: str, visible: list[ox.NamedNode | ox.DefaultGraph] | None) -> Any:
         options: dict[str, Any] = {}
