@@ -4,9 +4,12 @@ A run reads from the graph only what it must. The workspace keeps, in
 ``.kgsentinel/detectors/``:
 
 - ``events.parquet``: the event log frame of the last run;
-- ``events-index.parquet``: every event IRI with its case and its time as
-  written, so the next run scans only the times (one index read) and looks up
-  the case of new events alone;
+- ``generation``: the store's change-journal generation when the log was read:
+  the next run reads again only the cases of the subjects changed since (see
+  :mod:`kgsentinel.graph.journal`), and scans otherwise;
+- ``events-index.parquet``: every event IRI with its case and its time (a UTC
+  instant), so a scan reads only the times (one index read) and looks up the
+  case of new events alone;
 - ``events-cases.parquet``: each case's signature (number of events, last
   time, a digest of its events' times); a case whose signature changed is read
   again, the others come from the cached log;
@@ -15,7 +18,8 @@ A run reads from the graph only what it must. The workspace keeps, in
 - ``fitted-DETECTOR.json``: what each detector learned (see :mod:`.state`).
 
 A case counts as changed when one of its events is added, removed or given
-another time; ``kgsentinel detect --full`` examines every case again.
+another time (by a scan), or when the journal names it or one of its events;
+``kgsentinel detect --full`` examines every case again.
 
 Example:
     >>> import pandas as pd
