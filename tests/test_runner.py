@@ -161,7 +161,8 @@ def test_retiming_an_event_inside_a_case_makes_only_that_case_examined_again(
         detect(ws)
         # B's middle step moves an hour; its number of events and last time stay
         ws.store.update(
-            "PREFIX kgs: <https://w3id.org/kgsentinel#> DELETE { GRAPH ?g { ?e kgs:timestamp ?t } } "
+            "PREFIX kgs: <https://w3id.org/kgsentinel#> "
+            "DELETE { GRAPH ?g { ?e kgs:timestamp ?t } } "
             "INSERT { GRAPH ?g { ?e kgs:timestamp ?later } } WHERE { GRAPH ?g { "
             "?e kgs:eventId 'B-Formulation-2026-01-02T09:00:00Z' ; kgs:timestamp ?t } "
             "BIND(?t + 'PT1H'^^<http://www.w3.org/2001/XMLSchema#dayTimeDuration> AS ?later) }"

@@ -231,4 +231,5 @@ def test_a_step_that_is_almost_always_instant_is_slow_at_an_hour() -> None:
     assert found[0].explanation == (
         "Acknowledge took 5.0 hours; usually within a minute (from Register: 99.3% of the times)"
     )
-    assert found[0].evidence[0].expected == 0.0 and found[0].evidence[0].observed == 5.0
+    assert found[0].evidence[0].expected == 0.0
+    assert found[0].evidence[0].observed == 5.0
