@@ -32,7 +32,14 @@ from kgsentinel.graph.ontology import KGS
 if TYPE_CHECKING:  # pragma: no cover
     from kgsentinel.graph.store import GraphStore
 
-__all__ = ["ATTRIBUTE_PREFIX", "as_event_log", "iri_values", "read_event_log", "sort_event_log"]
+__all__ = [
+    "ATTRIBUTE_PREFIX",
+    "as_event_log",
+    "iri_values",
+    "lookup_values",
+    "read_event_log",
+    "sort_event_log",
+]
 
 #: index scans run at once when reading the whole log (the store reads on both cores)
 READERS = 2
@@ -87,7 +94,7 @@ def read_event_log(
         if not cases:
             return _empty()
         events, found = _read_cases(store, list(cases))
-        case_ids = _lookup_all(store, _CASE_IDS, "case", list(cases))
+        case_ids = lookup_values(store, _CASE_IDS, "case", list(cases))
     else:
         events, predicates = _scan_events(store)
         case_ids = store.query_frame(_CASE_IDS % "")
@@ -157,10 +164,10 @@ def _read_cases(store: GraphStore, cases: list[str]) -> tuple[pd.DataFrame, pd.D
     Two rounds of index lookups: the events of each case, then every property
     of each event; a pattern per property would look each event up again.
     """
-    owners = _lookup_all(store, _EVENTS_OF, "case", cases).drop_duplicates("event")
+    owners = lookup_values(store, _EVENTS_OF, "case", cases).drop_duplicates("event")
     if owners.empty:
         return owners, pd.DataFrame(columns=["event", "p", "value"])
-    properties = _lookup_all(store, _PROPERTIES_OF, "event", owners["event"].tolist())
+    properties = lookup_values(store, _PROPERTIES_OF, "event", owners["event"].tolist())
     frame = owners
     for column, predicate, required in _EVENT_PROPERTIES:
         if column == "case":
@@ -172,8 +179,11 @@ def _read_cases(store: GraphStore, cases: list[str]) -> tuple[pd.DataFrame, pd.D
     return frame, properties.loc[literal, ["event", "p", "value"]]
 
 
-def _lookup_all(store: GraphStore, query: str, variable: str, iris: list[str]) -> pd.DataFrame:
-    """``query`` (with ``%s`` where a VALUES block goes) for ``iris``, a batch at a time."""
+def lookup_values(
+    store: GraphStore, query: str, variable: str, iris: Sequence[str]
+) -> pd.DataFrame:
+    """``query`` (with ``%s`` where a VALUES block binding ``?variable`` goes) for
+    ``iris``, :data:`LOOKUP_BATCH` at a time; an empty frame for no IRIs."""
     parts = [store.query_frame(query % iri_values(variable, iris[start : start + LOOKUP_BATCH]))
              for start in range(0, len(iris), LOOKUP_BATCH)]  # fmt: skip
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -52,8 +52,6 @@ __all__ = ["FULL_READ_SHARE", "REFIT_GROWTH", "EventHistory", "changed_cases", "
 FULL_READ_SHARE = 0.25
 #: once the log has grown by this share since a detector learned, it learns again
 REFIT_GROWTH = 0.1
-#: events looked up per query when finding the cases of new events
-LOOKUP_BATCH = 5000
 _SCAN = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{ ?event kgs:%s ?value }}"
 _CASES_OF = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{\n%s?event kgs:case ?value }}"
 
@@ -311,13 +309,9 @@ def _write_text(path: Path, text: str) -> None:
 
 def _lookup_cases(store: GraphStore, subjects: Sequence[str]) -> pd.DataFrame:
     """The case of each of ``subjects`` that is an event with one (columns event, value)."""
-    from kgsentinel.detectors.events import iri_values
+    from kgsentinel.detectors.events import lookup_values
 
-    parts = [store.query_frame(_CASES_OF % iri_values("event", subjects[i : i + LOOKUP_BATCH]))
-             for i in range(0, len(subjects), LOOKUP_BATCH)]  # fmt: skip
-    return (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["event", "value"])
-    )
+    return lookup_values(store, _CASES_OF, "event", subjects)
 
 
 def _share(cases: list[str], signatures: pd.DataFrame) -> float:
