@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import threading
+
 import pyoxigraph as ox
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kgsentinel.errors import QueryError
-from kgsentinel.graph.results import QueryResult
+from kgsentinel.errors import ConfigError, QueryError
+from kgsentinel.graph.results import QueryResult, query_shape
+from kgsentinel.predict.runner import _checked_ask
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -73,3 +78,34 @@ def test_rows_scalar_and_dataframe_use_python_values() -> None:
     assert result.scalar() == 3
     assert result.to_df()["n"].dtype.kind == "i"
     assert result.to_df(terms=True)["n"].tolist() == [str(count)]
+
+
+def _refused_and_kept_in_a_cycle() -> None:
+    """Refuse a query and hold the error the way a caller keeping it would: in a cycle."""
+    try:
+        _checked_ask("SELECT ?case WHERE { ?case ?p ?o }")  # not an ASK
+    except ConfigError as exc:
+        caught = exc
+        assert caught.__traceback__ is not None  # the traceback holds this frame, which holds it
+
+
+def test_a_refused_query_leaves_nothing_for_another_thread_to_drop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pyoxigraph's results may only be dropped on the thread that made them; the
+    # detectors read on worker threads, where the garbage collector may also run.
+    dropped: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: dropped.append(str(u.exc_value)))
+    _refused_and_kept_in_a_cycle()
+    worker = threading.Thread(target=gc.collect)
+    worker.start()
+    worker.join()
+    assert dropped == []
+
+
+def test_query_shape_names_the_kind_and_the_variables() -> None:
+    assert query_shape("SELECT ?a ?b WHERE { ?a ?p ?b }") == ("select", ("a", "b"))
+    assert query_shape("ASK { ?s ?p ?o }") == ("ask", ())
+    assert query_shape("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }") == ("graph", ())
+    with pytest.raises(SyntaxError):
+        query_shape("SELECT WHERE")

@@ -28,7 +28,7 @@ from kgsentinel.graph.terms import python_value, rdf_format
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["RESULT_FORMATS", "QueryResult", "Term"]
+__all__ = ["RESULT_FORMATS", "QueryResult", "Term", "query_shape"]
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 ResultKind = Literal["select", "ask", "graph"]
@@ -52,14 +52,22 @@ class QueryResult:
 
     @classmethod
     def from_pyoxigraph(cls, result: Any) -> QueryResult:
-        """Materialise a pyoxigraph result (solutions, boolean or triples)."""
-        if isinstance(result, ox.QuerySolutions):
-            names = [variable.value for variable in result.variables]
-            rows = [tuple(solution) for solution in result]  # projection order, None if unbound
-            return cls("select", variables=names, solutions=rows)
-        if isinstance(result, ox.QueryBoolean):
-            return cls("ask", boolean=bool(result))
-        return cls("graph", variables=["subject", "predicate", "object"], triples=list(result))
+        """Materialise a pyoxigraph result (solutions, boolean or triples).
+
+        ``result`` is let go before this returns or raises: pyoxigraph's results
+        must be dropped on the thread that made them, so no exception's frames
+        may keep them alive (see :func:`query_shape`).
+        """
+        try:
+            if isinstance(result, ox.QuerySolutions):
+                names = [variable.value for variable in result.variables]
+                rows = [tuple(solution) for solution in result]  # projection order
+                return cls("select", variables=names, solutions=rows)
+            if isinstance(result, ox.QueryBoolean):
+                return cls("ask", boolean=bool(result))
+            return cls("graph", variables=["subject", "predicate", "object"], triples=list(result))
+        finally:
+            del result
 
     def __len__(self) -> int:
         if self.kind == "ask":
@@ -189,3 +197,27 @@ def _json_term(term: Term) -> dict[str, Any]:
             "object": _json_term(term.object),
         },
     }
+
+
+def query_shape(sparql: str) -> tuple[ResultKind, tuple[str, ...]]:
+    """The kind of a query (``select``, ``ask`` or ``graph``) and its SELECT variables.
+
+    Found by asking an empty store, so a syntax error raises pyoxigraph's
+    ``SyntaxError``. The result is dropped here, before anything is raised: an
+    exception kept by a caller (a test's ``pytest.raises``, a log record) would
+    otherwise hold pyoxigraph's result in a reference cycle, and the garbage
+    collector may free it on another thread, which pyoxigraph forbids.
+
+    Example:
+        >>> query_shape("SELECT ?s ?o WHERE { ?s ?p ?o }")
+        ('select', ('s', 'o'))
+        >>> query_shape("ASK { ?s ?p ?o }")
+        ('ask', ())
+    """
+    result = ox.Store().query(sparql)
+    try:
+        if isinstance(result, ox.QuerySolutions):
+            return "select", tuple(variable.value for variable in result.variables)
+        return ("ask" if isinstance(result, ox.QueryBoolean) else "graph"), ()
+    finally:
+        del result

@@ -310,6 +310,7 @@ def _as_select(query: str) -> str:
 
 def _checked_ask(query: str) -> str:
     from kgsentinel.graph.ontology import prefix_header
+    from kgsentinel.graph.results import query_shape
     from kgsentinel.rules import service_line
 
     line = service_line(query)
@@ -320,11 +321,11 @@ def _checked_ask(query: str) -> str:
         raise ConfigError("ask: the query never uses ?case (each case is bound to ?case); "
                           "write it about ?case")  # fmt: skip
     try:
-        result = ox.Store().query(prefix_header() + query)
+        kind, _ = query_shape(prefix_header() + query)
     except SyntaxError as exc:
         detail = str(exc).splitlines()[0] if str(exc) else "invalid query"
         raise ConfigError(f"ask: SPARQL syntax error: {detail}") from None
-    if not isinstance(result, ox.QueryBoolean):
+    if kind != "ask":
         raise ConfigError("ask: the query is not an ASK; write ASK { ... ?case ... }")
     return query
 

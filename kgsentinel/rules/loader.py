@@ -62,6 +62,7 @@ from kgsentinel.detectors.base import SEVERITIES
 from kgsentinel.errors import QueryError, RuleError
 from kgsentinel.graph.binding import _where_brace
 from kgsentinel.graph.ontology import PREFIXES, prefix_header
+from kgsentinel.graph.results import query_shape
 from kgsentinel.graph.terms import parse_param, to_term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -646,16 +647,16 @@ def _check_query(text: str, source: str) -> tuple[str, ...]:
             f"{source}: no query after the header; write one SELECT whose rows are the violations"
         )
     try:
-        result = ox.Store().query(prefix_header() + text)
+        kind, variables = query_shape(prefix_header() + text)
     except SyntaxError as exc:
         raise _syntax_error(text, source, exc) from None
-    if not isinstance(result, ox.QuerySolutions):
+    if kind != "select":
         raise RuleError(
             f"{source}, line {_line_of(code, form.start())}: the query is "
             f"{form.group(1).upper()}; a rule is a SELECT whose rows are the "
             "violations"
         )
-    return tuple(variable.value for variable in result.variables)
+    return variables
 
 
 def service_line(text: str) -> int | None:
