@@ -110,14 +110,15 @@ def root(
     ctx.call_on_close(state.close)
 
 
-def _register_commands() -> None:
-    from kgsentinel.cli import detect_cmds, graph_cmds, ingest_cmds, predict_cmds, workspace_cmds
+#: The command modules, in the order ``kgsentinel --help`` lists them; each has ``register(app)``.
+COMMAND_MODULES = ("workspace_cmds", "graph_cmds", "ingest_cmds", "detect_cmds", "predict_cmds")
 
-    workspace_cmds.register(app)
-    graph_cmds.register(app)
-    ingest_cmds.register(app)
-    detect_cmds.register(app)
-    predict_cmds.register(app)
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"kgsentinel.cli.{name}").register(app)
 
 
 _register_commands()
