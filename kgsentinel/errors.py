@@ -31,7 +31,9 @@ Example:
 from __future__ import annotations
 
 __all__ = [
+    "AlertError",
     "ConfigError",
+    "DeliveryError",
     "EndpointError",
     "IngestError",
     "InvalidIriError",
@@ -112,3 +114,29 @@ class RejectRateError(IngestError):
 
 class PredictionError(KgsentinelError):
     """An outcome model cannot be trained (too few cases, one class), used or loaded."""
+
+
+class AlertError(KgsentinelError):
+    """An alert cannot be found, changed or routed (unknown id, bad matcher, bad duration)."""
+
+
+class DeliveryError(AlertError):
+    """A sink could not deliver a notification.
+
+    ``permanent`` failures (a rejected payload, bad credentials) are dead-lettered
+    with the reason; others are retried with backoff, no sooner than
+    ``retry_after`` seconds when the receiver asked for it.
+
+    Example:
+        >>> error = DeliveryError("slack answered 429", retry_after=30)
+        >>> error.permanent, error.retry_after
+        (False, 30)
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
