@@ -20,7 +20,9 @@ Every message says what went wrong and, where there is one, the fix.
     │   ├── SourceError        a source cannot be read (file, table, URL)
     │   │   └── LogFormatError an event log is corrupt or in no supported format
     │   └── RejectRateError    too many rows were rejected: the run was undone
-    └── PredictionError        an outcome model cannot be trained, used, saved or loaded
+    ├── PredictionError        an outcome model cannot be trained, used, saved or loaded
+    └── AlertError             an alert cannot be found, changed or routed
+        └── DeliveryError      a sink could not deliver a notification
 
 Example:
     >>> from kgsentinel.errors import KgsentinelError, QueryError
