@@ -19,7 +19,8 @@ Every message says what went wrong and, where there is one, the fix.
     │   ├── MappingError       a mapping file is invalid (checked before any data is read)
     │   ├── SourceError        a source cannot be read (file, table, URL)
     │   │   └── LogFormatError an event log is corrupt or in no supported format
-    │   └── RejectRateError    too many rows were rejected: the run was undone
+    │   ├── RejectRateError    too many rows were rejected: the run was undone
+    │   └── EventError         posted CloudEvents were refused (each bad one named)
     ├── PredictionError        an outcome model cannot be trained, used, saved or loaded
     └── AlertError             an alert cannot be found, changed or routed
         └── DeliveryError      a sink could not deliver a notification
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigError",
     "DeliveryError",
     "EndpointError",
+    "EventError",
     "IngestError",
     "InvalidIriError",
     "KgsentinelError",
@@ -112,6 +114,21 @@ class LogFormatError(SourceError):
 
 class RejectRateError(IngestError):
     """More rows were rejected than the source allows; the run changed nothing."""
+
+
+class EventError(IngestError):
+    """Posted CloudEvents were refused; nothing of them was stored.
+
+    ``rejects`` lists each bad event as ``(index, field, reason)``.
+
+    Example:
+        >>> EventError("1 of 2 events refused", [(1, "time", "not a time")]).rejects
+        [(1, 'time', 'not a time')]
+    """
+
+    def __init__(self, message: str, rejects: list[tuple[int, str, str]]) -> None:
+        super().__init__(message)
+        self.rejects = rejects
 
 
 class PredictionError(KgsentinelError):
