@@ -34,12 +34,14 @@ from pydantic import (
     model_validator,
 )
 
+from kgsentinel.api.config import ApiConfig, TokenConfig
 from kgsentinel.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE",
     "Config",
     "DetectorConfig",
+    "EventsConfig",
     "OutcomeConfig",
     "ProjectConfig",
     "StoreConfig",
@@ -332,6 +334,26 @@ class OutcomeConfig(_Section):
         return self
 
 
+class EventsConfig(_Section):
+    """CloudEvents posted to the HTTP API (`POST /events`)."""
+
+    graph: str = Field(
+        "events",
+        description="The graph posted events go into (each kept once by source and id).",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
+    max_batch: int = Field(1000, gt=0, description="Most events one post (a batch) may hold.")
+
+    @field_validator("graph")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_SOURCES:
+            raise ValueError(
+                f"{value!r} is reserved for kgsentinel's own graphs; name another graph"
+            )
+        return value
+
+
 class Config(_Section):
     """All settings of a workspace."""
 
@@ -340,6 +362,8 @@ class Config(_Section):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
     outcomes: dict[str, OutcomeConfig] = Field(default_factory=dict)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
 
     @field_validator("detectors", "outcomes")
     @classmethod
@@ -504,12 +528,17 @@ def config_template(name: str = "kgsentinel") -> str:
         ("sources.plm", SourceConfig),
         ("detectors.conformance", DetectorConfig),
         ("outcomes.late-launch", OutcomeConfig),
+        ("api", ApiConfig),
+        ("api.tokens.ci", TokenConfig),
+        ("events", EventsConfig),
     ]
     for section, model in sections:
-        example = section.startswith(("sources.", "detectors.", "outcomes."))
+        example = section.startswith(("sources.", "detectors.", "outcomes.", "api.tokens."))
         header = f"# [{section}]" if example else f"[{section}]"
         lines += ["", header, f"# {(model.__doc__ or '').strip()}"]
         for key, setting in model.model_fields.items():
+            if _is_table_of_tables(setting):
+                continue  # shown by its own example section
             lines += [f"# {setting.description}"]
             default = name if (section, key) == ("project", "name") else setting.default
             sample = (setting.examples or [None])[0]
@@ -521,6 +550,12 @@ def config_template(name: str = "kgsentinel") -> str:
 
 
 _WRITTEN = {("project", "name"), ("store", "backend"), ("store", "path")}
+
+
+def _is_table_of_tables(setting: Any) -> bool:
+    """A ``dict[str, Model]`` setting, such as ``[api.tokens.NAME]``."""
+    args = getattr(setting.annotation, "__args__", ())
+    return len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel)
 
 
 def _toml_line(key: str, value: Any, example: Any, *, always: bool) -> str:
