@@ -36,6 +36,7 @@ from pydantic import (
 
 from kgsentinel.api.config import ApiConfig, TokenConfig
 from kgsentinel.errors import ConfigError
+from kgsentinel.schedule.config import SchedulerConfig, check_schedule
 
 __all__ = [
     "CONFIG_FILE",
@@ -44,6 +45,7 @@ __all__ = [
     "EventsConfig",
     "OutcomeConfig",
     "ProjectConfig",
+    "SchedulerConfig",
     "StoreConfig",
     "config_template",
     "load_config",
@@ -131,6 +133,11 @@ class StoreConfig(_Section):
         return self
 
 
+def _checked_schedule(value: str | None) -> str | None:
+    """A job's schedule, checked when the settings load (see kgsentinel.schedule.config)."""
+    return None if value is None else check_schedule(value)
+
+
 RESERVED_SOURCES = ("anomalies", "predictions", "alerts", "provenance", "ontology")
 
 
@@ -185,6 +192,16 @@ class SourceConfig(_Section):
         "rejected.",
     )
     chunk_rows: int = Field(50_000, gt=0, description="Rows read and mapped at a time.")
+    schedule: str | None = Field(
+        None,
+        description="When `kgsentinel run` ingests it: a cron line or an interval such as 15m.",
+        examples=["*/15 * * * *"],
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        return _checked_schedule(value)
 
     @model_validator(mode="after")
     def _located(self) -> SourceConfig:
@@ -238,6 +255,11 @@ class DetectorConfig(_Section):
         description="When `kgsentinel run` runs it: a cron line or an interval such as 15m.",
         examples=["*/15 * * * *"],
     )
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        return _checked_schedule(value)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> DetectorConfig:
@@ -316,9 +338,20 @@ class OutcomeConfig(_Section):
     )
     schedule: str | None = Field(
         None,
-        description="When `kgsentinel run` predicts it: a cron line or an interval such as 1h.",
+        description="When `kgsentinel run` predicts it (training it first if it has no model): "
+        "a cron line or an interval such as 1h.",
         examples=["0 * * * *"],
     )
+    retrain: str | None = Field(
+        None,
+        description="When `kgsentinel run` trains it again: a cron line or an interval such as 1d.",
+        examples=["0 3 * * 0"],
+    )
+
+    @field_validator("schedule", "retrain")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        return _checked_schedule(value)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> OutcomeConfig:
@@ -362,6 +395,7 @@ class Config(_Section):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
     outcomes: dict[str, OutcomeConfig] = Field(default_factory=dict)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
 
@@ -528,6 +562,7 @@ def config_template(name: str = "kgsentinel") -> str:
         ("sources.plm", SourceConfig),
         ("detectors.conformance", DetectorConfig),
         ("outcomes.late-launch", OutcomeConfig),
+        ("scheduler", SchedulerConfig),
         ("api", ApiConfig),
         ("api.tokens.ci", TokenConfig),
         ("events", EventsConfig),
