@@ -22,6 +22,7 @@ Every message says what went wrong and, where there is one, the fix.
     │   ├── RejectRateError    too many rows were rejected: the run was undone
     │   └── EventError         posted CloudEvents were refused (each bad one named)
     ├── PredictionError        an outcome model cannot be trained, used, saved or loaded
+    ├── SchedulerError         the scheduler cannot start (one already runs) or keep its jobs
     └── AlertError             an alert cannot be found, changed or routed
         └── DeliveryError      a sink could not deliver a notification
 
@@ -49,6 +50,7 @@ __all__ = [
     "RdfError",
     "RejectRateError",
     "RuleError",
+    "SchedulerError",
     "SourceError",
     "StoreError",
     "StoreLockedError",
@@ -133,6 +135,10 @@ class EventError(IngestError):
 
 class PredictionError(KgsentinelError):
     """An outcome model cannot be trained (too few cases, one class), used or loaded."""
+
+
+class SchedulerError(KgsentinelError):
+    """The scheduler cannot start (another one runs in the workspace) or keep its job store."""
 
 
 class AlertError(KgsentinelError):
