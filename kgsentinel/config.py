@@ -34,6 +34,8 @@ from pydantic import (
     model_validator,
 )
 
+from kgsentinel.alerts.config import AlertsConfig, RouteConfig
+from kgsentinel.alerts.sinks.config import SinkConfig
 from kgsentinel.api.config import ApiConfig, TokenConfig
 from kgsentinel.errors import ConfigError
 from kgsentinel.schedule.config import SchedulerConfig, check_schedule
@@ -395,6 +397,8 @@ class Config(_Section):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
     outcomes: dict[str, OutcomeConfig] = Field(default_factory=dict)
+    sinks: dict[str, SinkConfig] = Field(default_factory=dict)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
@@ -416,6 +420,24 @@ class Config(_Section):
                 "mix); rename one of them"
             )
         return detectors
+
+    @model_validator(mode="after")
+    def _alert_sinks_defined(self) -> Config:
+        sinks = getattr(self, "sinks", None)
+        if sinks is not None:
+            self.alerts.check_sinks(sinks)
+        return self
+
+    @field_validator("sinks")
+    @classmethod
+    def _sink_names(cls, sinks: dict[str, SinkConfig]) -> dict[str, SinkConfig]:
+        for name in sinks:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+                raise ValueError(
+                    f"sink name {name!r}: use letters, digits, '.', '_' and '-' "
+                    "(routes name it in sink = ...)"
+                )
+        return sinks
 
     @field_validator("sources")
     @classmethod
@@ -562,13 +584,17 @@ def config_template(name: str = "kgsentinel") -> str:
         ("sources.plm", SourceConfig),
         ("detectors.conformance", DetectorConfig),
         ("outcomes.late-launch", OutcomeConfig),
+        ("alerts", AlertsConfig),
+        ("alerts.routes.npi", RouteConfig),
         ("scheduler", SchedulerConfig),
         ("api", ApiConfig),
         ("api.tokens.ci", TokenConfig),
         ("events", EventsConfig),
     ]
     for section, model in sections:
-        example = section.startswith(("sources.", "detectors.", "outcomes.", "api.tokens."))
+        example = section.startswith(
+            ("sources.", "detectors.", "outcomes.", "alerts.routes.", "api.tokens.")
+        )
         header = f"# [{section}]" if example else f"[{section}]"
         lines += ["", header, f"# {(model.__doc__ or '').strip()}"]
         for key, setting in model.model_fields.items():
@@ -580,7 +606,7 @@ def config_template(name: str = "kgsentinel") -> str:
             if example and sample is not None:
                 default = sample  # the sources block is an example: show example values
             written = (section, key) in _WRITTEN
-            lines.append(_toml_line(key, default, sample, always=written))
+            lines.append(_toml_line(setting.alias or key, default, sample, always=written))
     return "\n".join(lines) + "\n"
 
 
