@@ -35,7 +35,6 @@ from pydantic import (
 )
 
 from kgsentinel.alerts.config import AlertsConfig, RouteConfig
-from kgsentinel.alerts.sinks.config import SinkConfig
 from kgsentinel.api.config import ApiConfig, TokenConfig
 from kgsentinel.errors import ConfigError
 from kgsentinel.schedule.config import SchedulerConfig, check_schedule
@@ -397,7 +396,6 @@ class Config(_Section):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
     outcomes: dict[str, OutcomeConfig] = Field(default_factory=dict)
-    sinks: dict[str, SinkConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
@@ -427,17 +425,6 @@ class Config(_Section):
         if sinks is not None:
             self.alerts.check_sinks(sinks)
         return self
-
-    @field_validator("sinks")
-    @classmethod
-    def _sink_names(cls, sinks: dict[str, SinkConfig]) -> dict[str, SinkConfig]:
-        for name in sinks:
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-                raise ValueError(
-                    f"sink name {name!r}: use letters, digits, '.', '_' and '-' "
-                    "(routes name it in sink = ...)"
-                )
-        return sinks
 
     @field_validator("sources")
     @classmethod
