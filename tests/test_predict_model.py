@@ -282,3 +282,22 @@ def test_remaining_time_follows_what_the_first_event_tells() -> None:
     bob, ana = predicted["value"].tolist()
     assert bob == pytest.approx(28 * 24, rel=0.1)
     assert ana == pytest.approx(4 * 24, rel=0.1)
+
+
+def test_an_attribute_few_cases_have_and_a_constant_one_train_and_leave_the_card_honest(
+    log: pd.DataFrame, labels: pd.Series
+) -> None:
+    """Like road traffic fines' matricola: one old case has it, so a calibration fold has none."""
+    table = log.drop(columns=["case", "event"]).assign(office="Rome")
+    table["matricola"] = np.where(table["case_id"] == "3", 1234.0, np.nan)
+    table = table.rename(columns=lambda c: c.removeprefix("attr:"))
+    rare = as_event_log(table, event_id="event_id")
+    model = OutcomeModel.train(rare, labels)
+    features, dropped = model.card["features"], model.card["dropped_features"]
+    assert "case:matricola" in features
+    assert "case:office=Rome" in dropped
+    assert "case:office=Rome" not in features
+    assert len(features) + len(dropped) == len(model.encoder.get_feature_names_out())
+    assert model.metrics["auc"] > 0.85
+    running = cut(newest(rare), 3)
+    assert model.predict(running)["value"].between(0, 1).all()

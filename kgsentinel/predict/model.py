@@ -15,7 +15,10 @@ however many prefixes it has.
   probabilities are calibrated (``CalibratedClassifierCV``, sigmoid for small
   data, isotonic for large): three folds of whole cases, each model trained on
   two and calibrated on the third, their probabilities averaged. For remaining
-  time a ``HistGradientBoostingRegressor`` on ``log1p`` of the hours.
+  time a ``HistGradientBoostingRegressor`` on ``log1p`` of the hours. Each
+  fit looks only at the columns its rows tell apart (not all missing, not one
+  value throughout, see :mod:`~kgsentinel.predict.boosting`); the card lists
+  those the model uses as ``features`` and the rest as ``dropped_features``.
 - **Contributions.** For each prediction, the features that moved it most:
   the change in the predicted value when one feature is set back to its median
   over the training prefixes, tried for the dozen features whose change is
@@ -99,6 +102,8 @@ _CARD_FILE = "card.json"
 #: types a saved model may name beyond scikit-learn's and the encoder
 _TRUSTED_TYPES = frozenset({
     "kgsentinel.predict.encoding.PrefixEncoder",
+    "kgsentinel.predict.boosting.BoostedClassifier",
+    "kgsentinel.predict.boosting.BoostedRegressor",
     "numpy.ndarray", "numpy.dtype", "numpy.float32", "numpy.float64", "numpy.int64",
     "numpy.int32", "numpy.uint8", "numpy.bool_", "numpy.random.mtrand.RandomState",
     "numpy.random._mt19937.MT19937", "numpy.random.bit_generator.SeedSequence",
@@ -305,12 +310,13 @@ def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case
                 seed: int) -> Any:  # fmt: skip
     """Gradient boosting calibrated across :data:`FOLDS` folds of whole cases, averaged."""
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from kgsentinel.predict.boosting import BoostedClassifier
 
     folds = _case_folds(case, truth, seed)
     smallest = min(len(np.unique(case[rows])) for _, rows in folds)
     method = "isotonic" if smallest >= ISOTONIC_FROM else "sigmoid"
-    boosting = HistGradientBoostingClassifier(**_BOOSTING, random_state=seed)
+    boosting = BoostedClassifier(boosting=dict(_BOOSTING), random_state=seed)
     calibrated = CalibratedClassifierCV(boosting, method=method, cv=folds, ensemble=True)
     calibrated.fit(matrix, truth, sample_weight=weights)
     calibrated.cv = len(folds)  # the folds were drawn by case; only their number is kept
@@ -320,10 +326,10 @@ def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case
 def _regressor(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
                seed: int) -> Any:  # fmt: skip
     """Gradient boosting on log hours."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
+    from kgsentinel.predict.boosting import BoostedRegressor
 
-    return HistGradientBoostingRegressor(**_BOOSTING, random_state=seed).fit(matrix, truth,
-                                                                              weights)  # fmt: skip
+    boosting = BoostedRegressor(boosting=dict(_BOOSTING), random_state=seed)
+    return boosting.fit(matrix, truth, sample_weight=weights)
 
 
 def _case_folds(case: np.ndarray, truth: np.ndarray, seed: int) -> list[tuple[np.ndarray, ...]]:
@@ -489,13 +495,15 @@ def _card(model: OutcomeModel, cases: pd.Series, train: pd.Index, test: pd.Index
     import kgsentinel
 
     names = model.encoder.get_feature_names_out()
+    used = _used_columns(model.estimator)
     return {
         "target": model.target,
         "window": {"first_case_start": cases.iloc[0].isoformat(),
                    "last_case_start": cases.iloc[-1].isoformat(),
                    "test_from": cases[test[0]].isoformat()},
         "cases": {"train": len(train), "test": len(test), "all": len(cases)},
-        "features": [str(name) for name in names],
+        "features": [str(names[k]) for k in used],
+        "dropped_features": [str(name) for k, name in enumerate(names) if k not in set(used)],
         "explained_features": [str(names[k]) for k in model.explained],
         "metrics": metrics,
         "parameters": parameters,
@@ -503,6 +511,12 @@ def _card(model: OutcomeModel, cases: pd.Series, train: pd.Index, test: pd.Index
                      "numpy": np.__version__},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
+
+
+def _used_columns(estimator: Any) -> list[int]:
+    """The encoder columns the boosting looks at (any fold's, for a calibrated ensemble)."""
+    parts = [c.estimator for c in getattr(estimator, "calibrated_classifiers_", [])] or [estimator]
+    return sorted({int(k) for part in parts for k in part.columns_})
 
 
 def _card_from_json(card: dict[str, Any]) -> dict[str, Any]:
