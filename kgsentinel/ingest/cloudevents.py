@@ -72,7 +72,7 @@ from kgsentinel.ingest.eventlog import (
     open_source,
 )
 
-__all__ = ["REQUIRED", "read_cloudevents"]
+__all__ = ["REQUIRED", "add_record", "event_key", "read_cloudevents"]
 
 #: the attributes every line must have (``time`` is required by an event log)
 REQUIRED = ("specversion", "id", "source", "type", "time")
@@ -118,6 +118,16 @@ def _line(builder: ChunkBuilder, subjects: set[str], row: int, line: bytes) -> N
     if not isinstance(record, dict):
         builder.reject_event(row, "line", f"not a JSON object but {type(record).__name__}")
         return
+    add_record(builder, subjects, row, record)
+
+
+def add_record(
+    builder: ChunkBuilder, subjects: set[str], row: int, record: dict[str, Any]
+) -> None:
+    """Add one event already parsed from JSON to ``builder``, or reject it naming the field.
+
+    ``subjects`` are the cases already added as objects (each is added once).
+    """
     missing = [name for name in REQUIRED if not _text(record.get(name))]
     if missing:
         builder.reject_event(
@@ -170,6 +180,19 @@ def _line(builder: ChunkBuilder, subjects: set[str], row: int, line: bytes) -> N
         attrs=attrs,
         objects=objects,
     )
+
+
+def event_key(record: Any) -> tuple[str, str] | None:
+    """The ``(source, id)`` that names an event once, or None when either is missing.
+
+    Example:
+        >>> event_key({"source": "urn:plm", "id": 7}), event_key({"id": "7"})
+        (('urn:plm', '7'), None)
+    """
+    if not isinstance(record, dict):
+        return None
+    source, ident = _text(record.get("source")), _text(record.get("id"))
+    return (source, ident) if source and ident else None
 
 
 def _text(value: Any) -> str:

@@ -29,7 +29,7 @@ from kgsentinel.ingest.eventlog import LogChunk, read_log
 from kgsentinel.ingest.mapper import ROW, map_chunk
 from kgsentinel.ingest.mapping import Mapping
 
-__all__ = ["LogSpool", "attribute_datatype", "log_base", "map_log"]
+__all__ = ["LogSpool", "attribute_datatype", "log_base", "map_log", "map_log_chunk"]
 
 ATTR = "attr:"
 _TYPES = [(bool, "xsd:boolean"), (int, "xsd:integer"), (float, "xsd:double"),
@@ -75,6 +75,13 @@ def map_log(path: Path, graph: str, spool: LogSpool, *, chunk_events: int) -> It
         objects = chunk.objects
         spool.types.update(zip(objects["object_id"], objects["object_type"], strict=True))
         yield from _map_chunk(chunk, base, spool)
+
+
+def map_log_chunk(chunk: LogChunk, graph: str, spool: LogSpool) -> Iterator[bytes]:
+    """N-Triples for one chunk already read (events posted over HTTP); totals go into ``spool``."""
+    objects = chunk.objects
+    spool.types.update(zip(objects["object_id"], objects["object_type"], strict=True))
+    yield from _map_chunk(chunk, log_base(graph), spool)
 
 
 def _map_chunk(chunk: LogChunk, base: str, spool: LogSpool) -> Iterator[bytes]:
