@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from kgsentinel.alerts.config import AlertsConfig, RouteConfig
+from kgsentinel.alerts.sinks.config import SinkConfig
 from kgsentinel.api.config import ApiConfig, TokenConfig
 from kgsentinel.errors import ConfigError
 from kgsentinel.schedule.config import SchedulerConfig, check_schedule
@@ -396,6 +397,7 @@ class Config(_Section):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
     outcomes: dict[str, OutcomeConfig] = Field(default_factory=dict)
+    sinks: dict[str, SinkConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
@@ -425,6 +427,17 @@ class Config(_Section):
         if sinks is not None:
             self.alerts.check_sinks(sinks)
         return self
+
+    @field_validator("sinks")
+    @classmethod
+    def _sink_names(cls, sinks: dict[str, SinkConfig]) -> dict[str, SinkConfig]:
+        for name in sinks:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+                raise ValueError(
+                    f"sink name {name!r}: use letters, digits, '.', '_' and '-' "
+                    "(routes name it in sink = ...)"
+                )
+        return sinks
 
     @field_validator("sources")
     @classmethod
@@ -573,6 +586,8 @@ def config_template(name: str = "kgsentinel") -> str:
         ("outcomes.late-launch", OutcomeConfig),
         ("alerts", AlertsConfig),
         ("alerts.routes.npi", RouteConfig),
+        ("sinks.ops", SinkConfig),
+        ("sinks.slack", SinkConfig),
         ("scheduler", SchedulerConfig),
         ("api", ApiConfig),
         ("api.tokens.ci", TokenConfig),
@@ -580,7 +595,7 @@ def config_template(name: str = "kgsentinel") -> str:
     ]
     for section, model in sections:
         example = section.startswith(
-            ("sources.", "detectors.", "outcomes.", "alerts.routes.", "api.tokens.")
+            ("sources.", "detectors.", "outcomes.", "alerts.routes.", "sinks.", "api.tokens.")
         )
         header = f"# [{section}]" if example else f"[{section}]"
         lines += ["", header, f"# {(model.__doc__ or '').strip()}"]
@@ -589,7 +604,7 @@ def config_template(name: str = "kgsentinel") -> str:
                 continue  # shown by its own example section
             lines += [f"# {setting.description}"]
             default = name if (section, key) == ("project", "name") else setting.default
-            sample = (setting.examples or [None])[0]
+            sample = _SAMPLES.get((section, key), (setting.examples or [None])[0])
             if example and sample is not None:
                 default = sample  # the sources block is an example: show example values
             written = (section, key) in _WRITTEN
@@ -597,6 +612,7 @@ def config_template(name: str = "kgsentinel") -> str:
     return "\n".join(lines) + "\n"
 
 
+_SAMPLES = {("sinks.ops", "kind"): "console"}  # the default route's sink, next to Slack
 _WRITTEN = {("project", "name"), ("store", "backend"), ("store", "path")}
 
 
