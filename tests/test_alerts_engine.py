@@ -6,14 +6,34 @@ anomaly writing; time is injected (``now=``), never slept.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pyoxigraph as ox
 import pytest
 
+from kgsentinel.alerts import (
+    AlertsReport,
+    acknowledge,
+    alert_history,
+    list_alerts,
+    list_silences,
+    process,
+    resolve,
+    silence,
+)
 from kgsentinel.alerts.config import AlertsConfig
 from kgsentinel.alerts.matchers import parse_duration, parse_matcher
+from kgsentinel.alerts.outbox import Outbox
 from kgsentinel.config import load_config
+from kgsentinel.detectors.anomalies import anomaly_iri, anomaly_quads, invalidation_quads
+from kgsentinel.detectors.base import Finding
 from kgsentinel.errors import AlertError, ConfigError
+from kgsentinel.graph.ontology import KGS
+from kgsentinel.workspace import Workspace, open_workspace
 
 # -- settings ------------------------------------------------------------------------------
 
@@ -137,3 +157,265 @@ def test_bad_matchers_and_durations_say_how_to_write_them() -> None:
         parse_matcher("team")
     with pytest.raises(AlertError, match="30s, 5m, 4h"):
         parse_duration("5 minutes")
+
+
+# -- the engine over a real workspace ------------------------------------------------------
+
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+SECOND = dt.timedelta(seconds=1)
+MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
+SETTINGS = """[project]
+name = "alerts"
+[sinks.ops]
+kind = "jsonl"
+path = "ops.jsonl"
+[sinks.npi]
+kind = "jsonl"
+path = "npi.jsonl"
+[alerts]
+sink = "ops"
+group_wait = "30s"
+group_interval = "5m"
+repeat_interval = "4h"
+"""
+
+
+@pytest.fixture
+def ws(workspace: Path) -> Iterator[Workspace]:
+    (workspace / "kgsentinel.toml").write_text(SETTINGS)
+    with open_workspace(workspace) as opened:
+        yield opened
+
+
+def configure(ws: Workspace, extra: str) -> None:
+    """Add settings (routes) to the workspace and read them again."""
+    assert ws.root is not None
+    (ws.root / "kgsentinel.toml").write_text(SETTINGS + extra)
+    ws.config = load_config(ws.root / "kgsentinel.toml")
+
+
+def finding(case: str, kind: str = "skipped", **labels: str) -> Finding:
+    return Finding(kind=kind, subject=f"urn:x:case/{case}", score=0.9,
+                   explanation=f"case {case}: Stability test {kind}", case_id=case,
+                   key="Stability test", labels=labels)  # fmt: skip
+
+
+def detected(ws: Workspace, *findings: Finding, detector: str = "conformance") -> None:
+    quads, steps = [], ox.NamedNode("urn:kgsentinel:graph:steps")
+    for f in findings:
+        quads += anomaly_quads(detector, f, run="urn:kgsentinel:run:test", detected_at=T0)
+        case = ox.NamedNode(f.subject)
+        quads.append(ox.Quad(case, ox.NamedNode(KGS + "caseId"), ox.Literal(str(f.case_id)), steps))
+    ws.store.add(quads)
+
+
+def gone(ws: Workspace, *findings: Finding, detector: str = "conformance") -> None:
+    ws.store.add(invalidation_quads([anomaly_iri(detector, f) for f in findings], at=T0))
+
+
+def sent(ws: Workspace, sink: str = "ops") -> list[dict[str, Any]]:
+    assert ws.root is not None
+    path = ws.root / f"{sink}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def run(ws: Workspace, at: dt.datetime) -> AlertsReport:
+    return process(ws, now=at)
+
+
+def test_a_new_group_waits_group_wait_then_sends_one_notification(ws: Workspace) -> None:
+    detected(ws, finding("7"))
+    run(ws, T0)
+    run(ws, T0 + 29 * SECOND)
+    assert sent(ws) == []
+    run(ws, T0 + 30 * SECOND)
+    (note,) = sent(ws)
+    assert note["status"] == "firing"
+    assert [a["summary"] for a in note["alerts"]] == ["case 7: Stability test skipped"]
+    assert note["alerts"][0]["labels"] == {"detector": "conformance", "kind": "skipped",
+                                           "severity": "warning"}  # fmt: skip
+    assert note["alerts"][0]["link"] == anomaly_iri("conformance", finding("7"))
+    assert list_alerts(ws.store)["state"].tolist() == ["firing"]
+
+
+def test_changes_wait_group_interval_and_unchanged_groups_repeat(ws: Workspace) -> None:
+    detected(ws, finding("1"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    detected(ws, finding("2"))
+    run(ws, T0 + MINUTE)
+    run(ws, T0 + 5 * MINUTE)
+    assert len(sent(ws)) == 1
+    run(ws, T0 + 5 * MINUTE + 30 * SECOND)
+    assert [len(n["alerts"]) for n in sent(ws)] == [1, 2]
+    for minutes in (10, 60, 235):
+        run(ws, T0 + minutes * MINUTE + 30 * SECOND)
+    assert len(sent(ws)) == 2
+    run(ws, T0 + 4 * HOUR + 5 * MINUTE + 30 * SECOND)
+    notes = sent(ws)
+    assert [len(n["alerts"]) for n in notes] == [1, 2, 2]
+    assert len({n["key"] for n in notes}) == 3
+    assert {n["group_key"] for n in notes} == {'default:{detector="conformance",kind="skipped"}'}
+
+
+def test_an_anomaly_that_comes_and_goes_within_group_wait_sends_nothing(ws: Workspace) -> None:
+    flapping = finding("3")
+    detected(ws, flapping)
+    run(ws, T0)
+    gone(ws, flapping)
+    run(ws, T0 + 10 * SECOND)
+    for later in (30 * SECOND, 5 * MINUTE, 5 * HOUR):
+        run(ws, T0 + later)
+    assert sent(ws) == []
+    assert list_alerts(ws.store)["state"].tolist() == ["resolved"]
+
+
+def test_a_hundred_anomalies_of_one_group_send_one_grouped_message(ws: Workspace) -> None:
+    detected(ws, *(finding(str(case)) for case in range(100)))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    (note,) = sent(ws)
+    assert len(note["alerts"]) == 100
+    assert note["title"] == "[FIRING:100] warning detector=conformance kind=skipped"
+
+
+def test_an_anomaly_no_longer_found_resolves_and_sends_one_resolved_notice(
+    ws: Workspace,
+) -> None:
+    detected(ws, finding("4"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    gone(ws, finding("4"))
+    report = run(ws, T0 + 2 * MINUTE)
+    assert report.resolved == 1
+    assert len(sent(ws)) == 1  # group_interval not yet over
+    run(ws, T0 + 5 * MINUTE + 30 * SECOND)
+    for later in (11 * MINUTE, 5 * HOUR):
+        run(ws, T0 + later)
+    _, resolved = sent(ws)
+    assert resolved["status"] == "resolved"
+    assert resolved["alerts"][0]["ends_at"] == (T0 + 2 * MINUTE).isoformat()
+    history = alert_history(ws.store, list_alerts(ws.store)["id"][0])
+    assert history["to"].tolist() == ["firing", "resolved"]
+    assert history["by"].tolist() == ["kgsentinel", "kgsentinel"]
+
+
+def test_routes_send_each_alert_to_the_sinks_of_its_route(ws: Workspace) -> None:
+    route = 'match = [\'team="npi"\', \'severity=~"warning|critical"\']\nsink = "npi"\n'
+    configure(ws, "[alerts.routes.npi]\n" + route)
+    detected(ws, finding("5", team="npi"), finding("6", team="crm"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    assert [a["annotations"]["case_id"] for n in sent(ws, "npi") for a in n["alerts"]] == ["5"]
+    assert [a["annotations"]["case_id"] for n in sent(ws, "ops") for a in n["alerts"]] == ["6"]
+    assert sent(ws, "npi")[0]["route"] == "npi"
+
+
+def test_group_by_splits_alerts_into_one_notification_per_group(ws: Workspace) -> None:
+    detected(ws, finding("1"), finding("2", kind="repeated"), finding("3", kind="repeated"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    sizes = {n["common_labels"]["kind"]: len(n["alerts"]) for n in sent(ws)}
+    assert sizes == {"skipped": 1, "repeated": 2}
+
+
+def test_an_acknowledged_alert_is_not_repeated_but_its_resolution_is_sent(
+    ws: Workspace,
+) -> None:
+    detected(ws, finding("8"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    alert = acknowledge(ws, list_alerts(ws.store)["id"][0], by="alice", now=T0 + MINUTE)
+    assert alert.state == "acknowledged"
+    run(ws, T0 + 5 * HOUR)
+    assert len(sent(ws)) == 1
+    gone(ws, finding("8"))
+    run(ws, T0 + 5 * HOUR + 10 * MINUTE)
+    assert [n["status"] for n in sent(ws)] == ["firing", "resolved"]
+    history = alert_history(ws.store, alert.id)
+    assert history[["to", "by"]].values.tolist() == [
+        ["firing", "kgsentinel"], ["acknowledged", "alice"], ["resolved", "kgsentinel"],
+    ]  # fmt: skip
+
+
+def test_a_silenced_alert_sends_nothing_until_the_silence_expires(ws: Workspace) -> None:
+    record = silence(ws, ["kind=stuck", 'team="npi"'], duration="2h", by="bob",
+                     comment="migration", now=T0)  # fmt: skip
+    detected(ws, finding("9", kind="stuck", team="npi"), finding("10", kind="stuck", team="crm"))
+    report = run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    states = dict(zip(list_alerts(ws.store)["case_id"], list_alerts(ws.store)["state"],
+                      strict=True))  # fmt: skip
+    assert states == {"9": "silenced", "10": "firing"}
+    assert report.raised == 2
+    assert [a["annotations"]["case_id"] for n in sent(ws) for a in n["alerts"]] == ["10"]
+    run(ws, T0 + HOUR)
+    assert len(sent(ws)) == 1
+    report = run(ws, T0 + 2 * HOUR)
+    assert report.unsilenced == 1
+    run(ws, T0 + 2 * HOUR + 5 * MINUTE)
+    assert [len(n["alerts"]) for n in sent(ws)] == [1, 2]
+    assert list_silences(ws.store, active_at=T0 + HOUR)[0].id == record.id
+    assert list_silences(ws.store, active_at=T0 + 3 * HOUR) == []
+
+
+def test_resolving_by_hand_sends_a_resolved_notice_and_stays_resolved(ws: Workspace) -> None:
+    detected(ws, finding("11"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    resolve(ws, list_alerts(ws.store)["id"][0], by="carol", now=T0 + MINUTE)
+    run(ws, T0 + 6 * MINUTE)
+    run(ws, T0 + 6 * HOUR)
+    assert [n["status"] for n in sent(ws)] == ["firing", "resolved"]
+    assert list_alerts(ws.store, "resolved")["case_id"].tolist() == ["11"]
+
+
+def test_the_history_is_in_the_alerts_graph_for_sparql(ws: Workspace) -> None:
+    detected(ws, finding("12", team="npi"))
+    run(ws, T0)
+    acknowledge(ws, list_alerts(ws.store)["id"][0], by="alice", now=T0 + MINUTE)
+    rows = ws.store.query(
+        """PREFIX kgs: <https://w3id.org/kgsentinel#>
+SELECT ?to ?by ?case WHERE {
+  GRAPH <urn:kgsentinel:graph:alerts> {
+    ?alert a kgs:Alert ; kgs:hasLabel "team=npi" ; kgs:state kgs:Acknowledged ;
+           kgs:raisedFor ?anomaly ; kgs:transition ?t .
+    ?t kgs:toState ?to ; kgs:by ?by ; kgs:at ?at .
+  }
+  ?anomaly kgs:subject/kgs:caseId ?case .
+} ORDER BY ?at"""
+    )
+    assert [(r["to"].value.rsplit("#")[-1], r["by"].value) for r in rows] == [
+        ("Firing", "kgsentinel"), ("Acknowledged", "alice"),
+    ]  # fmt: skip
+
+
+def test_a_crash_before_enqueueing_loses_nothing_and_repeats_nothing(ws: Workspace) -> None:
+    class CrashingOutbox(Outbox):
+        def enqueue(self, notifications: Any) -> int:
+            raise OSError("the process died here")
+
+    detected(ws, finding("13"))
+    run(ws, T0)
+    with pytest.raises(OSError, match="died"):
+        process(ws, now=T0 + 30 * SECOND, outbox=CrashingOutbox(ws.state_dir))
+    assert sent(ws) == []
+    run(ws, T0 + 31 * SECOND)
+    run(ws, T0 + 32 * SECOND)
+    (note,) = sent(ws)
+    assert note["status"] == "firing"
+
+
+def test_an_unknown_alert_id_is_named_with_how_to_list_alerts(ws: Workspace) -> None:
+    with pytest.raises(AlertError, match=r"no alert with id 'abc123'.*`kgsentinel alerts`"):
+        acknowledge(ws, "abc123", by="alice")
+
+
+def test_notifications_link_to_the_api_when_external_url_is_set(ws: Workspace) -> None:
+    configure(ws, 'external_url = "https://kg.example.com/"\n')
+    detected(ws, finding("14"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    anomaly = anomaly_iri("conformance", finding("14")).rsplit(":", 1)[-1]
+    assert sent(ws)[0]["alerts"][0]["link"] == f"https://kg.example.com/anomalies/{anomaly}"

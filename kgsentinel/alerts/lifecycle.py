@@ -1,0 +1,234 @@
+"""The lifecycle of alerts: firing → acknowledged → resolved, and silenced until a time.
+
+:func:`sync_alerts` keeps the alerts graph in step with the anomalies graph:
+an anomaly with no alert gets one (firing, or silenced when a silence in
+force matches it); an alert whose anomaly its detector no longer finds
+(``prov:invalidatedAtTime``) is resolved; a silenced alert whose silences
+have all expired fires again. People acknowledge, resolve and silence alerts
+with :func:`acknowledge`, :func:`resolve` and :func:`silence`. Each change is
+a transition in the alert's history. A resolved alert stays resolved.
+
+Example:
+    >>> import datetime as dt
+    >>> until_time(dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC), "2h").isoformat()
+    '2026-01-05T11:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from kgsentinel.alerts.matchers import Matcher, matches_all, parse_duration, parse_matcher
+from kgsentinel.alerts.records import (
+    AlertRecord,
+    SilenceRecord,
+    alert_iri,
+    alert_quads,
+    change_update,
+    last_seen_quad,
+    read_alerts,
+    read_silences,
+    silence_quads,
+    standing_anomalies,
+    state_quad,
+    transition_quads,
+)
+from kgsentinel.errors import AlertError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgsentinel.alerts.config import AlertsConfig
+    from kgsentinel.graph.store import GraphStore
+
+__all__ = [
+    "AUTOMATIC",
+    "SyncReport",
+    "acknowledge",
+    "find_alert",
+    "resolve",
+    "silence",
+    "sync_alerts",
+    "until_time",
+]
+
+AUTOMATIC = "kgsentinel"
+OPEN = ("firing", "acknowledged", "silenced")
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one sync changed: alerts raised, resolved, silenced and fired again."""
+
+    raised: int = 0
+    resolved: int = 0
+    silenced: int = 0
+    unsilenced: int = 0
+
+
+@dataclass
+class _Changes:
+    delete: list[ox.Quad]
+    insert: list[ox.Quad]
+
+    def move(
+        self, alert: AlertRecord, to: str, *, at: dt.datetime, by: str, **extra: str | None
+    ) -> None:
+        self.delete.append(state_quad(alert.iri, alert.state))
+        self.insert.append(state_quad(alert.iri, to))
+        self.insert += transition_quads(alert.iri, to=to, at=at, by=by, previous=alert.state,
+                                        **extra)  # fmt: skip
+
+    def apply(self, store: GraphStore) -> None:
+        update = change_update(self.delete, self.insert)
+        if update:
+            store.update(update)
+
+
+def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) -> SyncReport:
+    """Raise, resolve, silence and unsilence alerts to match the anomalies and silences now."""
+    anomalies = standing_anomalies(store)
+    alerts = {a.fingerprint: a for a in read_alerts(store, states=OPEN)}
+    known = {a.fingerprint for a in read_alerts(store, states=["resolved"])} | set(alerts)
+    silences = _active(store, now)
+    changes = _Changes([], [])
+    raised = resolved = 0
+    gone = {fp for fp, g in zip(anomalies["fingerprint"], anomalies["gone"], strict=True)
+            if isinstance(g, str)}  # fmt: skip
+    for row in anomalies.itertuples(index=False):
+        if row.fingerprint in known or row.fingerprint in gone:
+            continue
+        muting = _muting(silences, row.labels)
+        state = "silenced" if muting else "firing"
+        routes = [route.name for route in config.routes_for(row.labels) if route.sinks]
+        changes.insert += alert_quads(row.fingerprint, row.anomaly, labels=row.labels,
+                                      severity=row.severity, state=state, at=now,
+                                      routes=routes)  # fmt: skip
+        changes.insert += transition_quads(alert_iri(row.fingerprint), to=state, at=now,
+                                           by=AUTOMATIC, silence=muting)  # fmt: skip
+        known.add(row.fingerprint)
+        raised += 1
+    silenced = unsilenced = 0
+    for fingerprint, alert in alerts.items():
+        if fingerprint in gone:
+            changes.move(alert, "resolved", at=now, by=AUTOMATIC)
+            changes.delete.append(last_seen_quad(alert.iri, alert.last_seen))
+            changes.insert.append(last_seen_quad(alert.iri, now))
+            resolved += 1
+            continue
+        muting = _muting(silences, alert.labels)
+        if alert.state == "firing" and muting:
+            changes.move(alert, "silenced", at=now, by=AUTOMATIC, silence=muting)
+            silenced += 1
+        elif alert.state == "silenced" and not muting:
+            changes.move(alert, "firing", at=now, by=AUTOMATIC,
+                         comment="its silences expired")  # fmt: skip
+            unsilenced += 1
+    changes.apply(store)
+    return SyncReport(raised, resolved, silenced, unsilenced)
+
+
+def _active(store: GraphStore, now: dt.datetime) -> list[tuple[str, list[Matcher]]]:
+    return [
+        (s.iri, [parse_matcher(m) for m in s.matchers]) for s in read_silences(store, active_at=now)
+    ]
+
+
+def _muting(silences: list[tuple[str, list[Matcher]]], labels: dict[str, str]) -> str | None:
+    """The first silence in force whose matchers all hold for ``labels``."""
+    return next((iri for iri, matchers in silences if matches_all(matchers, labels)), None)
+
+
+def find_alert(store: GraphStore, alert_id: str) -> AlertRecord:
+    """The alert whose id is (or starts with) ``alert_id``; else an :class:`AlertError`."""
+    text = alert_id.strip().lower()
+    found = read_alerts(store, prefix=text) if len(text) >= 4 and text.isalnum() else []
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise AlertError(
+            f"alert id {alert_id!r} is ambiguous ({len(found)} alerts start with it); "
+            "give more of it, as `kgsentinel alerts` shows"
+        )
+    raise AlertError(f"no alert with id {alert_id!r}; list alerts with `kgsentinel alerts`")
+
+
+def acknowledge(
+    store: GraphStore, alert_id: str, *, by: str, comment: str | None = None,
+    now: dt.datetime | None = None,
+) -> AlertRecord:  # fmt: skip
+    """Mark a firing alert as taken on by ``by``; it is not sent again until it resolves."""
+    return _move(store, alert_id, "acknowledged", by=by, comment=comment, now=now,
+                 allowed=("firing", "silenced"))  # fmt: skip
+
+
+def resolve(
+    store: GraphStore, alert_id: str, *, by: str, comment: str | None = None,
+    now: dt.datetime | None = None,
+) -> AlertRecord:  # fmt: skip
+    """Close an alert by hand; its group sends a resolved notification."""
+    return _move(store, alert_id, "resolved", by=by, comment=comment, now=now, allowed=OPEN)
+
+
+def _move(
+    store: GraphStore, alert_id: str, to: str, *, by: str, comment: str | None,
+    now: dt.datetime | None, allowed: Sequence[str],
+) -> AlertRecord:  # fmt: skip
+    alert = find_alert(store, alert_id)
+    if alert.state == to:
+        return alert
+    if alert.state not in allowed:
+        raise AlertError(f"alert {alert.id} is {alert.state}; it cannot become {to}")
+    if not by.strip():
+        raise AlertError("say who makes the change (by), e.g. your user name")
+    changes = _Changes([], [])
+    changes.move(alert, to, at=now or _now(), by=by, comment=comment)
+    changes.apply(store)
+    return find_alert(store, alert.id)
+
+
+def silence(
+    store: GraphStore,
+    matchers: Sequence[str],
+    *,
+    until: dt.datetime | None = None,
+    duration: str | None = None,
+    by: str,
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> SilenceRecord:
+    """Silence alerts whose labels match all ``matchers`` until a time (or for a duration).
+
+    Alerts it matches are silenced at the next sync (``kgsentinel alerts process``).
+    """
+    if not matchers:
+        raise AlertError("a silence needs at least one matcher, e.g. --match 'kind=stuck'")
+    parsed = [str(parse_matcher(m)) for m in matchers]
+    start = now or _now()
+    if (until is None) == (duration is None):
+        raise AlertError("give the silence an end: either until a time or for a duration (2h)")
+    end = until if until is not None else until_time(start, str(duration))
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=dt.UTC)
+    if end <= start:
+        raise AlertError(f"the silence would end at {end.isoformat()}, before it starts")
+    if not by.strip():
+        raise AlertError("say who makes the silence (by), e.g. your user name")
+    record = SilenceRecord(iri=f"urn:kgsentinel:silence:{uuid.uuid4().hex[:12]}",
+                           matchers=tuple(parsed), starts_at=start, ends_at=end, by=by,
+                           comment=comment)  # fmt: skip
+    store.add(silence_quads(record))
+    return record
+
+
+def until_time(start: dt.datetime, duration: str) -> dt.datetime:
+    """``start`` plus a duration such as ``2h`` (see :func:`parse_duration`)."""
+    return start + parse_duration(duration)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
