@@ -111,7 +111,17 @@ def root(
 
 
 #: The command modules, in the order ``kgsentinel --help`` lists them; each has ``register(app)``.
-COMMAND_MODULES = ("workspace_cmds", "graph_cmds", "ingest_cmds", "detect_cmds", "predict_cmds")
+COMMAND_MODULES = (
+    "workspace_cmds",
+    "graph_cmds",
+    "ingest_cmds",
+    "detect_cmds",
+    "predict_cmds",
+    "alert_cmds",
+    "serve_cmds",
+    "run_cmds",
+    "demo_cmds",
+)
 
 
 def _register_commands() -> None:

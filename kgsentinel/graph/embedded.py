@@ -61,6 +61,14 @@ class StoreHolderLock:
         self._handle = handle
         return self
 
+    def name_holder(self, command: str) -> None:
+        """Say who holds the store in the words of ``command`` (e.g. "the scheduler")."""
+        if self._handle is not None:
+            self._handle.seek(0)
+            self._handle.truncate()
+            self._handle.write(json.dumps({**_holder_record(), "command": command}))
+            self._handle.flush()
+
     def release(self) -> None:
         """Let the next process in."""
         if self._handle is not None:
@@ -130,6 +138,11 @@ class EmbeddedStore(GraphStore):
         if self._holder is not None:
             self._holder.release()
             self._holder = None
+
+    def name_holder(self, command: str) -> None:
+        """Say, to processes that find the store in use, who holds it (``command``)."""
+        if self._holder is not None:
+            self._holder.name_holder(command)
 
     @property
     def pyoxigraph(self) -> ox.Store:
