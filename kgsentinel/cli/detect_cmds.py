@@ -48,6 +48,11 @@ def register(app: typer.Typer) -> None:
         mode = "incremental" if any(r.incremental for r in reports) else "full"
         total = sum(r.found for r in reports)
         typer.echo(f"{total:,} anomalies found ({mode} run); see `kgsentinel anomalies`", err=True)
+        if workspace.config.alerts.enabled:
+            from kgsentinel.alerts import process
+            from kgsentinel.cli.alert_cmds import summary
+
+            typer.echo(f"Alerts: {summary(process(workspace))}", err=True)
 
     @command(app, "detectors")
     def detectors(ctx: typer.Context) -> None:

@@ -1,0 +1,176 @@
+"""Commands for ops teams: ``kgsentinel alerts`` (list, ack, resolve, silence, test, process)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from typing import Annotated, Any
+
+import typer
+
+from kgsentinel.cli.app import State, command, user_errors
+from kgsentinel.cli.output import print_rows, write_bytes
+
+__all__ = ["register"]
+
+FORMATS = ("table", "csv", "json")
+STATES = ("firing", "acknowledged", "resolved", "silenced")
+By = Annotated[
+    str | None, typer.Option("--by", help="Who makes the change (default: your user name).")
+]
+Comment = Annotated[str | None, typer.Option("--comment", "-m", help="Why, in a few words.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``alerts`` command group to ``app``."""
+    alerts = typer.Typer(help="Alerts raised from anomalies: list, ack, resolve, silence.")
+    app.add_typer(alerts, name="alerts")
+
+    @alerts.callback(invoke_without_command=True)
+    @user_errors
+    def alerts_list(
+        ctx: typer.Context,
+        state: Annotated[
+            str | None, typer.Option(help="Only alerts in this state: " + ", ".join(STATES))
+        ] = None,
+        format: Annotated[
+            str, typer.Option("--format", "-f", help="table, csv or json.")
+        ] = "table",
+    ) -> None:
+        """List alerts, newest first; `alerts ack ID`, `resolve ID`, `silence` change them.
+
+        Example: kgsentinel alerts --state firing --format json
+        """
+        if ctx.invoked_subcommand is not None:
+            return
+        from kgsentinel.alerts import list_alerts
+
+        if format not in FORMATS:
+            raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+        frame = list_alerts(_state(ctx).workspace().store, state)
+        if format == "csv":
+            write_bytes(frame.to_csv(index=False).encode("utf-8"))
+        elif format == "json":
+            text = frame.to_json(orient="records", date_format="iso", force_ascii=False)
+            write_bytes((text + "\n").encode("utf-8"))
+        else:
+            columns = ["id", "state", "severity", "detector", "kind", "case_id", "summary"]
+            rows = [[_text(row[c]) for c in columns] for _, row in frame.iterrows()]
+            print_rows(None, columns, rows)
+            typer.echo(f"{len(frame):,} alerts", err=True)
+
+    @command(alerts, "ack")
+    def alerts_ack(
+        ctx: typer.Context,
+        alert_id: Annotated[str, typer.Argument(metavar="ID", help="The alert's id.")],
+        by: By = None,
+        comment: Comment = None,
+    ) -> None:
+        """Acknowledge an alert: someone has it; it is not sent again until it resolves.
+
+        Example: kgsentinel alerts ack 4f2a9c0e11d2 -m "looking at it"
+        """
+        from kgsentinel.alerts import acknowledge
+
+        record = acknowledge(_state(ctx).workspace(), alert_id, by=_by(by), comment=comment)
+        typer.echo(f"Alert {record.id} acknowledged: {record.summary}")
+
+    @command(alerts, "resolve")
+    def alerts_resolve(
+        ctx: typer.Context,
+        alert_id: Annotated[str, typer.Argument(metavar="ID", help="The alert's id.")],
+        by: By = None,
+        comment: Comment = None,
+    ) -> None:
+        """Resolve an alert by hand; its group sends a resolved notification.
+
+        Example: kgsentinel alerts resolve 4f2a9c0e11d2 -m "fixed in PLM"
+        """
+        from kgsentinel.alerts import resolve
+
+        record = resolve(_state(ctx).workspace(), alert_id, by=_by(by), comment=comment)
+        typer.echo(f"Alert {record.id} resolved: {record.summary}")
+
+    @command(alerts, "silence")
+    def alerts_silence(
+        ctx: typer.Context,
+        match: Annotated[
+            list[str],
+            typer.Option("--match", help="A matcher on alert labels (repeat: all must hold)."),
+        ],
+        duration: Annotated[
+            str | None, typer.Option("--for", help="How long: 30m, 2h, 1d.")
+        ] = None,
+        until: Annotated[
+            dt.datetime | None, typer.Option(help="Or until this time (UTC unless given).")
+        ] = None,
+        by: By = None,
+        comment: Comment = None,
+    ) -> None:
+        """Silence the alerts matching every --match for a while (until or --for).
+
+        Example: kgsentinel alerts silence --match 'kind=stuck' --match 'team=npi' --for 2h
+        """
+        from kgsentinel.alerts import silence
+
+        record = silence(_state(ctx).workspace(), match, until=until, duration=duration,
+                         by=_by(by), comment=comment or "")  # fmt: skip
+        typer.echo(f"Silence {record.id} until {record.ends_at.isoformat()}: "
+                   + " ".join(record.matchers))  # fmt: skip
+
+    @command(alerts, "test")
+    def alerts_test(
+        ctx: typer.Context,
+        sink: Annotated[str, typer.Argument(help="A sink of [sinks.NAME].")],
+    ) -> None:
+        """Send a test notification through a sink, now.
+
+        Example: kgsentinel alerts test slack
+        """
+        from kgsentinel.alerts.delivery import send_test
+
+        send_test(_state(ctx).workspace(), sink)
+        typer.echo(f"Test notification sent through {sink}")
+
+    @command(alerts, "process")
+    def alerts_process(ctx: typer.Context) -> None:
+        """Run the alert engine once: sync alerts, send what is due.
+
+        Example: kgsentinel alerts process
+        """
+        from kgsentinel.alerts import process
+
+        typer.echo(summary(process(_state(ctx).workspace())))
+
+
+def summary(report: Any) -> str:
+    """One line about an :class:`~kgsentinel.alerts.AlertsReport`."""
+    words = [f"{report.raised:,} alerts raised", f"{report.resolved:,} resolved"]
+    if report.silenced or report.unsilenced:
+        words.append(f"{report.silenced:,} silenced, {report.unsilenced:,} unsilenced")
+    words.append(f"{report.enqueued:,} notifications queued")
+    delivery = report.delivery
+    if delivery is not None:
+        words.append(f"{delivery.delivered:,} delivered")
+        if delivery.retrying or delivery.dead_lettered:
+            words.append(f"{delivery.retrying:,} to retry, {delivery.dead_lettered:,} dead")
+    return ", ".join(words)
+
+
+def _state(ctx: typer.Context) -> State:
+    return ctx.find_root().obj
+
+
+def _by(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
