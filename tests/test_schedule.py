@@ -22,7 +22,7 @@ import pytest
 from kgsentinel.cli.app import app
 from kgsentinel.errors import ConfigError
 from kgsentinel.graph.ontology import prefix_header
-from kgsentinel.schedule.jobs import last_runs
+from kgsentinel.schedule.jobs import last_runs, planned_jobs
 from kgsentinel.schedule.jobstore import open_job_store
 from kgsentinel.schedule.scheduler import run_scheduler
 from kgsentinel.schedule.status import stored_next_runs
@@ -318,32 +318,56 @@ RULE = """# id: test/every-product
 # message: Product {name}
 SELECT ?product ?name WHERE { ?product a kgs:Object ; rdfs:label ?name }
 """
+ALERTS = """[sinks.ops]
+kind = "jsonl"
+path = "notifications.jsonl"
+
+[alerts]
+sink = "ops"
+group_wait = "0s"
+"""
 
 
-def test_alerts_are_processed_after_each_detector_job(
-    workspace: Path, count_runs: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import kgsentinel.alerts as alerts
+def notified(root: Path) -> list[dict[str, Any]]:
+    path = root / "notifications.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
-    processed: list[int] = []
 
-    def process(ws: Workspace, now: Any = None) -> None:
-        anomalies = ws.store.query(prefix_header() + "SELECT ?a { ?a a kgs:Anomaly }")
-        processed.append(len(list(anomalies)))
+def test_alerts_follow_each_detector_job(workspace: Path, count_runs: None) -> None:
+    from kgsentinel.alerts import list_alerts
+    from kgsentinel.ingest.job import ingest_source
 
-    if not hasattr(alerts, "process"):
-        monkeypatch.setattr(alerts, "process", process, raising=False)
-    else:
-        monkeypatch.setattr(alerts, "process", process)
     (workspace / "rules" / "every-product.rq").write_text(RULE)
     configure(workspace, PLM.format(schedule="1h") + '[detectors.products]\nkind = "sparql"\n'
               'rule = "rules/every-product.rq"\nschedule = "1s"\n'
-              '[scheduler]\nalerts_every = "off"\n')  # fmt: skip
+              '[scheduler]\nalerts_every = "off"\n' + ALERTS)  # fmt: skip
     with open_workspace(workspace) as ws:
-        from kgsentinel.ingest.job import ingest_source
-
         ingest_source(ws, "plm")
     with scheduler(workspace):
-        wait_for(lambda: runs_of(workspace, "detect:products") >= 2)
-    assert len(processed) >= 2
-    assert processed[0] == 2  # it saw the anomalies the detector had just written
+        wait_for(lambda: runs_of(workspace, "detect:products") >= 1 and notified(workspace))
+    with open_workspace(workspace) as ws:
+        alerts = list_alerts(ws.store, "firing")
+        runs = job_runs(ws)
+    assert {run["job"] for run in runs} == {"detect:products"}  # no alerts job: alerts_every off
+    assert len(alerts) == 2  # one per product the rule found
+    assert "Rose serum" in json.dumps(notified(workspace))
+
+
+def test_the_alerts_job_runs_on_alerts_every(workspace: Path, count_runs: None) -> None:
+    configure(workspace, PLM.format(schedule="1h") + '[scheduler]\nalerts_every = "1s"\n'
+              + ALERTS)  # fmt: skip
+    with scheduler(workspace):
+        wait_for(lambda: runs_of(workspace, "alerts") >= 2)
+    with open_workspace(workspace) as ws:
+        runs = job_runs(ws, "alerts")
+    assert len(runs) >= 2
+    assert {run["outcome"] for run in runs} == {"ok"}
+
+
+def test_no_alerts_job_without_a_sink(workspace: Path) -> None:
+    configure(workspace, PLM.format(schedule="1h"))
+    with open_workspace(workspace) as ws:
+        assert [job.id for job in planned_jobs(ws.config)] == ["ingest:plm"]
+    configure(workspace, PLM.format(schedule="1h") + ALERTS)
+    with open_workspace(workspace) as ws:
+        assert [job.id for job in planned_jobs(ws.config)] == ["ingest:plm", "alerts"]

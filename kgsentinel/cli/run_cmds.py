@@ -74,9 +74,17 @@ def _print_jobs(rows: list[dict[str, Any]], format: str) -> None:
         writer.writeheader()
         writer.writerows(rows)
     else:
-        cells = [[row[c] or ("never" if c == "last_run" else "") for c in JOB_COLUMNS]
-                 for row in rows]  # fmt: skip
+        cells = [[_cell(column, row[column]) for column in JOB_COLUMNS] for row in rows]
         print_rows(None, [c.replace("_", " ") for c in JOB_COLUMNS], cells)
+
+
+def _cell(column: str, value: Any) -> str:
+    """Times as ``2026-12-01 14:30:00`` (UTC), a missing last run as ``never``."""
+    if value is None:
+        return "never" if column == "last_run" else ""
+    if column in ("next_run", "last_run"):
+        return str(value)[:19].replace("T", " ")
+    return str(value)
 
 
 def _say_ready(jobs: list[Any]) -> None:

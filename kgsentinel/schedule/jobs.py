@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from kgsentinel.errors import KgsentinelError
+from kgsentinel.errors import ConfigError, KgsentinelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from kgsentinel.config import Config
@@ -48,6 +48,7 @@ __all__ = [
     "JobRun",
     "JobSpec",
     "alerts_available",
+    "alerts_enabled",
     "attached",
     "last_runs",
     "planned_jobs",
@@ -88,8 +89,8 @@ def planned_jobs(config: Config, *, alerts: bool | None = None) -> list[JobSpec]
     """The jobs ``config`` schedules, in a stable order.
 
     The ``alerts`` job is planned when ``[scheduler] alerts_every`` is not
-    ``"off"`` and alerts can be processed (``alerts=None``: when the alert
-    engine is installed).
+    ``"off"`` and alerts are processed (``alerts=None``: when some alert route
+    or the default one has a sink, see :func:`alerts_enabled`).
     """
     jobs = [JobSpec(f"ingest:{name}", "ingest", name, source.schedule)
             for name, source in config.sources.items() if source.schedule]  # fmt: skip
@@ -104,7 +105,7 @@ def planned_jobs(config: Config, *, alerts: bool | None = None) -> list[JobSpec]
         if outcome.schedule:
             jobs.append(JobSpec(f"predict:{name}", "predict", name, outcome.schedule))
     every = config.scheduler.alerts_every
-    if every != "off" and (alerts_available() if alerts is None else alerts):
+    if every != "off" and (alerts_enabled(config) if alerts is None else alerts):
         jobs.append(JobSpec("alerts", "alerts", None, every))
     return jobs
 
@@ -176,8 +177,8 @@ def _spec(workspace: Workspace, job: str) -> JobSpec:
     for spec in planned_jobs(workspace.config, alerts=True):
         if spec.id == job:
             return spec
-    raise KgsentinelError(f"job {job!r} is not in kgsentinel.toml any more (restart the "
-                          "scheduler to drop it)")  # fmt: skip
+    raise ConfigError(f"job {job!r} is not in kgsentinel.toml any more (restart the "
+                      "scheduler to drop it)")  # fmt: skip
 
 
 def _ingest(workspace: Workspace, source: str | None) -> list[str]:
@@ -226,16 +227,28 @@ def alerts_available() -> bool:
     return _alert_process() is not None
 
 
-def process_alerts(workspace: Workspace) -> bool:
-    """Turn standing anomalies into alerts and notifications, one call at a time.
+def alerts_enabled(config: Config) -> bool:
+    """Tell whether alerts reach anyone: some route, or the default one, has a sink.
 
-    Returns False (doing nothing) when the alert engine is not installed.
+    ``kgsentinel detect`` processes alerts on the same condition.
+    """
+    settings = getattr(config, "alerts", None)
+    return bool(settings is not None and settings.enabled and alerts_available())
+
+
+def process_alerts(workspace: Workspace) -> bool:
+    """Turn standing anomalies into alerts and deliver their notifications, one call at a time.
+
+    Returns False (doing nothing) when no alert reaches a sink (see :func:`alerts_enabled`).
+    Delivery failures are retried by the outbox; they are logged here.
     """
     process = _alert_process()
-    if process is None:
+    if process is None or not alerts_enabled(workspace.config):
         return False
     with _alerts_lock:
-        process(workspace)
+        report = process(workspace)
+    for error in getattr(report, "errors", None) or []:
+        logger.warning("alerts: %s", error)
     return True
 
 
