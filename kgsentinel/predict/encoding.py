@@ -18,9 +18,11 @@ feature                  meaning
 ``count:step=A>B``       times activity B directly followed A so far (for frequent pairs)
 ``last:activity=A``      1 when the last event is of A (``previous:activity=A``: the one before;
                          ``last:resource=R``: who did the last event)
-``last:X`` ``mean:X``    a numeric event attribute X: its last value so far, mean, maximum
-``max:X``
+``last:X`` ``mean:X``    a numeric event attribute X: its last value so far, mean, minimum,
+``min:X`` ``max:X``      maximum and sum over the events having it
+``sum:X``
 ``last:X=v``             a text attribute X: 1 when its last value so far is v
+``count:X=v``            a text attribute X: events so far with the value v
 ``case:X``, ``case:X=v`` a case attribute (one value per case): its first value so far
 ======================== ==========================================================
 
@@ -133,9 +135,10 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         names += [f"previous:activity={a}" for a in activities]
         names += [f"last:resource={r}" for r in resources]
         for name in self.numeric_:
-            names += [f"last:{name}", f"mean:{name}", f"max:{name}"]
+            names += [f"{how}:{name}" for how in ("last", "mean", "min", "max", "sum")]
         for name, values in self.categorical_.items():
             names += [f"last:{name}={v}" for v in [*values, OTHER]]
+            names += [f"count:{name}={v}" for v in [*values, OTHER]]
         names += [f"case:{name}" for name in self.case_numeric_]
         for name, values in self.case_categorical_.items():
             names += [f"case:{name}={v}" for v in [*values, OTHER]]
@@ -178,6 +181,7 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         for name, values in self.categorical_.items():
             codes = _codes(_attribute(log, name), values)
             blocks.append(_one_hot(_last_known(events, codes, chosen), len(values) + 1))
+            blocks.append(_counts(events, codes, len(values) + 1, chosen))
         for name in self.case_numeric_:
             values = pd.to_numeric(_attribute(log, name), errors="coerce").to_numpy(float)
             blocks.append(_first_known(events, values, chosen)[:, None])
@@ -294,19 +298,26 @@ def _one_hot(codes: np.ndarray, width: int) -> np.ndarray:
 
 
 def _numeric(events: _Events, values: pd.Series, rows: np.ndarray) -> np.ndarray:
-    """The last value so far, the mean and the maximum of a numeric attribute per prefix."""
+    """The last value so far, the mean, minimum, maximum and sum of a numeric attribute per
+    prefix (NaN where no event of the prefix has it)."""
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     present = ~np.isnan(x)
-    by_case = pd.Series(np.where(present, x, 0.0)).groupby(events.case, sort=False)
-    total = by_case.cumsum().to_numpy()[rows]
+
+    def running(fill: float, how: str) -> np.ndarray:
+        by_case = pd.Series(np.where(present, x, fill)).groupby(events.case, sort=False)
+        return getattr(by_case, how)().to_numpy()[rows]
+
     seen = pd.Series(present.astype(float)).groupby(events.case, sort=False).cumsum().to_numpy()
-    most = (pd.Series(np.where(present, x, -np.inf)).groupby(events.case, sort=False)
-            .cummax().to_numpy()[rows])  # fmt: skip
     seen = seen[rows]
+    total = running(0.0, "cumsum")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(seen > 0, total / seen, np.nan)
-    return np.column_stack([_last_known(events, x, rows, missing=np.nan), mean,
-                            np.where(np.isinf(most), np.nan, most)])  # fmt: skip
+    return np.column_stack([
+        _last_known(events, x, rows, missing=np.nan), mean,
+        np.where(seen > 0, running(np.inf, "cummin"), np.nan),
+        np.where(seen > 0, running(-np.inf, "cummax"), np.nan),
+        np.where(seen > 0, total, np.nan),
+    ])  # fmt: skip
 
 
 def _last_known(events: _Events, values: np.ndarray, rows: np.ndarray, missing: Any = -1) -> Any:

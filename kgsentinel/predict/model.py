@@ -290,7 +290,7 @@ def _fit(
     matrix = encoder.transform(log, rows=rows)
     started = _cases_by_start(log).index
     case = pd.Series(np.arange(len(started)), index=started).reindex(ends["case"]).to_numpy()
-    weights = 1.0 / np.bincount(case)[case]
+    weights = _case_weights(case)
     if target == "outcome":
         assert labels is not None
         truth = labels.reindex(ends["case"]).to_numpy(dtype=int)
@@ -304,6 +304,11 @@ def _fit(
     with _threads(0):
         model.explained = _ranked_features(model, matrix, seed)
     return model
+
+
+def _case_weights(case: np.ndarray) -> np.ndarray:
+    """Each prefix's weight: every case weighs the same, shared among its prefixes."""
+    return 1.0 / np.bincount(case)[case]
 
 
 def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
