@@ -50,10 +50,10 @@ from kgsentinel.errors import (
 )
 from kgsentinel.workspace import Workspace, open_workspace
 
-__all__ = ["ROUTERS", "create_app", "current_workspace", "error_response"]
+__all__ = ["ROUTERS", "create_app", "current_workspace", "error_response", "serve"]
 
 #: Modules under ``kgsentinel.api`` whose ``router`` the app includes, in this order.
-ROUTERS = ("health", "metrics", "events", "rest")
+ROUTERS = ("health", "metrics", "sparql", "events", "rest")
 
 log = logging.getLogger("kgsentinel.api")
 
@@ -263,3 +263,22 @@ def _version() -> str:
         return version("kgsentinel")
     except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
         return "0"
+
+
+def serve(workspace: Workspace, *, host: str | None = None, port: int | None = None) -> None:
+    """Serve the API with uvicorn until interrupted (``[api] host`` and ``port`` by default)."""
+    import copy
+
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    settings = workspace.config.api
+    logging_config = copy.deepcopy(LOGGING_CONFIG)
+    logging_config["loggers"]["kgsentinel"] = {"handlers": ["default"], "level": "INFO"}
+    uvicorn.run(
+        create_app(workspace),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=logging_config,
+        server_header=False,
+    )
