@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from peers import HttpReceiver, wait_until
 
 from kgsentinel.alerts.notification import AlertSummary, Notification
 from kgsentinel.alerts.outbox import Outbox, backoff_delay
 from kgsentinel.alerts.sinks import SinkConfig, build_sinks
 from kgsentinel.alerts.sinks.jsonl import JsonLinesSink
+from kgsentinel.alerts.sinks.webhook import WebhookSink
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -137,8 +145,10 @@ def test_entries_of_a_sink_not_given_stay_pending(tmp_path: Path) -> None:
 
 def test_backoff_grows_exponentially_with_full_jitter_up_to_the_cap() -> None:
     rng = random.Random(7)
-    delays = [[backoff_delay(n, base_delay=2, max_delay=60, rng=rng) for _ in range(200)]
-              for n in (1, 3, 10)]  # fmt: skip
+    delays = [
+        [backoff_delay(n, base_delay=2, max_delay=60, rng=rng) for _ in range(200)]
+        for n in (1, 3, 10)
+    ]
     assert max(delays[0]) <= 2
     assert max(delays[1]) <= 8
     assert max(delays[1]) > 6
@@ -161,11 +171,107 @@ def test_the_console_sink_prints_each_notification(
 
 
 def test_the_jsonl_sink_writes_relative_to_the_workspace(tmp_path: Path) -> None:
-    sinks = build_sinks({"file": SinkConfig(kind="jsonl", path="out/alerts.jsonl")}, {},
-                        root=tmp_path)  # fmt: skip
+    sinks = build_sinks(
+        {"file": SinkConfig(kind="jsonl", path="out/alerts.jsonl")}, {}, root=tmp_path
+    )
     outbox = Outbox(tmp_path / ".kgsentinel")
     outbox.enqueue([notification(1)])
     outbox.deliver(sinks, now=T0)
     [line] = lines(tmp_path / "out" / "alerts.jsonl")
     assert line["title"] == "[FIRING:1] warning"
     assert line["alerts"][0]["link"] == "urn:kgsentinel:anomaly:fp1"  # type: ignore[index]
+
+
+# --- crashes and concurrent deliverers, against a real HTTP receiver ------------------------
+
+DELIVERER = """
+import sys, time
+from pathlib import Path
+from kgsentinel.alerts.outbox import Outbox
+from kgsentinel.alerts.sinks.webhook import WebhookSink
+state_dir, url, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+outbox = Outbox(state_dir)
+(Path(state_dir) / f"ready-{sys.argv[4]}").touch()
+while not go.exists():
+    time.sleep(0.01)
+report = outbox.deliver({"hook": WebhookSink("hook", url, timeout=60)})
+print(report.delivered, flush=True)
+"""
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    server = HttpReceiver().start()
+    yield server
+    server.stop()
+
+
+def start_deliverer(state_dir: Path, url: str, go: Path, name: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", DELIVERER, str(state_dir), url, str(go), name],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+
+
+def test_a_deliverer_killed_mid_delivery_loses_nothing_and_repeats_only_with_the_same_key(
+    receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    notes = [notification(n, sink="hook") for n in range(3)]
+    outbox = Outbox(tmp_path, lease=300)
+    outbox.enqueue(notes)
+    release = receiver.hold_next(after=1)  # the first is answered, the second held open
+    go = tmp_path / "go"
+    go.touch()
+    process = start_deliverer(tmp_path, receiver.url(), go, "a")
+    try:
+        receiver.wait_for(2, timeout=30)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        release.set()
+        process.kill()
+        process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    assert [entry.key for entry in outbox.delivered()] == [notes[0].key]
+    assert [entry.key for entry in outbox.pending()] == [notes[1].key, notes[2].key]
+
+    sinks = {"hook": WebhookSink("hook", receiver.url())}
+    restarted = Outbox(tmp_path, lease=300)
+    soon = datetime.now(UTC)
+    assert restarted.deliver(sinks, now=soon).delivered == 1  # the third; the second is leased
+    after_lease = soon + timedelta(seconds=301)
+    assert restarted.deliver(sinks, now=after_lease).delivered == 1
+    assert restarted.deliver(sinks, now=after_lease + timedelta(days=1)).attempted == 0
+    seen = Counter(r.headers["idempotency-key"] for r in receiver.received())
+    assert seen == {notes[0].key: 1, notes[1].key: 2, notes[2].key: 1}
+    assert {r.json()["idempotencyKey"] for r in receiver.received()} == {n.key for n in notes}
+    assert restarted.pending() == []
+
+
+def test_two_concurrent_deliverers_never_send_one_entry_twice(
+    receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    notes = [notification(n, sink="hook") for n in range(40)]
+    Outbox(tmp_path).enqueue(notes)
+    receiver.delay = 0.01
+    go = tmp_path / "go"
+    processes = [start_deliverer(tmp_path, receiver.url(), go, name) for name in "ab"]
+    try:
+        wait_until(
+            lambda: all((tmp_path / f"ready-{n}").exists() for n in "ab"),
+            timeout=30,
+            what="both deliverers to start",
+        )
+        go.touch()
+        counts = [int(p.communicate(timeout=120)[0]) for p in processes]
+    finally:
+        for process in processes:
+            process.kill()
+            process.communicate()
+    assert sum(counts) == 40
+    keys = [r.headers["idempotency-key"] for r in receiver.received()]
+    assert len(keys) == 40
+    assert set(keys) == {note.key for note in notes}
+    assert Outbox(tmp_path).pending() == []

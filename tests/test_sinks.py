@@ -512,3 +512,28 @@ def test_our_webhook_payload_has_the_shape_of_alertmanagers_own(
     our_alert = our_payload["alerts"][0]
     assert their_alert["annotations"] == our_alert["annotations"]
     assert their_alert["startsAt"][:19] == our_alert["startsAt"][:19]
+
+
+# --- test notifications ----------------------------------------------------------------------
+
+
+def test_send_test_reaches_the_real_receiver_at_once(
+    receiver: HttpReceiver, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgsentinel.alerts.delivery import send_test
+    from kgsentinel.workspace import open_workspace
+
+    config = workspace / "kgsentinel.toml"
+    config.write_text(
+        config.read_text() + '\n[sinks.team-slack]\nkind = "slack"\nurl_env = "TEAM_SLACK_URL"\n'
+    )
+    monkeypatch.setenv("TEAM_SLACK_URL", receiver.url("/services/team"))
+    with open_workspace(workspace) as ws:
+        note = send_test(ws, "team-slack")
+        receiver.answer(500, body="down")
+        with pytest.raises(DeliveryError, match="Slack answered HTTP 500"):
+            send_test(ws, "team-slack")
+    first = receiver.received()[0]
+    assert first.headers["idempotency-key"] == note.key
+    assert "(test)" in first.json()["text"]
+    assert "Test notification from kgsentinel to sink team-slack" in first.json()["text"]

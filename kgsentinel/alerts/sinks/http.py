@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
 from collections.abc import Mapping
@@ -60,10 +61,8 @@ def post_json(
     """POST ``payload`` as JSON; return the response, or raise :class:`DeliveryError`."""
     import httpx
 
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
     try:
-        response = httpx.post(url, json=payload, headers=dict(headers or {}), timeout=timeout,
-                              verify=verify, follow_redirects=False)  # fmt: skip
+        response = _client(timeout, ca_file).post(url, json=payload, headers=dict(headers or {}))
     except httpx.TimeoutException:
         raise DeliveryError(f"sink {sink}: {what} did not answer within {timeout:g} s") from None
     except httpx.HTTPError as exc:
@@ -93,6 +92,16 @@ def refusal(
     if status in (401, 403):
         message += " (bad credentials: check the token or URL in the sink's *_env variable)"
     return DeliveryError(message, permanent=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _client(timeout: float, ca_file: str | None) -> Any:
+    """One HTTP client (connection pool, TLS settings) per timeout and CA file, kept for
+    the process: loading TLS settings for each notification would cost more than sending it."""
+    import httpx
+
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    return httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
 
 
 def _transport(exc: Exception) -> str:
