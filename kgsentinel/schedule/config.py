@@ -19,10 +19,12 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["SCHEDULE_HELP", "SchedulerConfig", "check_schedule", "interval_of"]
+__all__ = ["SCHEDULE_HELP", "SchedulerConfig", "check_schedule", "cron_fields", "interval_of"]
 
 _INTERVAL = re.compile(r"([1-9][0-9]*)\s*(s|m|h|d)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NUMBER = re.compile(r"(?<![/\d])([0-7])(?!\d)")
 SCHEDULE_HELP = 'use a cron line such as "*/15 * * * *" or an interval such as 30s, 15m, 1h or 1d'
 
 
@@ -37,6 +39,21 @@ def interval_of(text: str) -> dt.timedelta | None:
     if match is None:
         return None
     return dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def cron_fields(text: str) -> dict[str, str]:
+    """The fields of a five-field cron line, as APScheduler's ``CronTrigger`` takes them.
+
+    Week days may be crontab's numbers (0 or 7 is Sunday); they become names,
+    since APScheduler counts week days from Monday.
+
+    Example:
+        >>> cron_fields("30 6 * * 1-5")["day_of_week"]
+        'mon-fri'
+    """
+    minute, hour, day, month, week_day = text.split()
+    week_day = _DAY_NUMBER.sub(lambda m: _DAYS[int(m[1])], week_day)
+    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": week_day}
 
 
 def check_schedule(text: str) -> str:
@@ -56,7 +73,7 @@ def check_schedule(text: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
     try:
-        CronTrigger.from_crontab(text, timezone=dt.UTC)
+        CronTrigger(**cron_fields(text), timezone=dt.UTC)
     except ValueError as exc:
         raise ValueError(f"not a valid cron line ({exc}); {SCHEDULE_HELP}") from None
     return text

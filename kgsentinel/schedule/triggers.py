@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from typing import Any
 
@@ -26,12 +25,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from kgsentinel.errors import SchedulerError
-from kgsentinel.schedule.config import check_schedule, interval_of
+from kgsentinel.schedule.config import check_schedule, cron_fields, interval_of
 
 __all__ = ["same_schedule", "trigger_for", "trigger_from_json", "trigger_to_json"]
 
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_NUMBER = re.compile(r"(?<![/\d])([0-7])(?!\d)")
 _CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
 
 
@@ -41,10 +38,7 @@ def trigger_for(schedule: str, timezone: str) -> BaseTrigger:
     interval = interval_of(check_schedule(schedule))
     if interval is not None:
         return IntervalTrigger(seconds=int(interval.total_seconds()), timezone=zone)
-    minute, hour, day, month, week_day = schedule.split()
-    week_day = _DAY_NUMBER.sub(lambda m: _DAYS[int(m[1])], week_day)
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=week_day,
-                       timezone=zone)  # fmt: skip
+    return CronTrigger(**cron_fields(schedule), timezone=zone)
 
 
 def same_schedule(one: BaseTrigger, other: BaseTrigger) -> bool:
