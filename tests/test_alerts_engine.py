@@ -419,3 +419,29 @@ def test_notifications_link_to_the_api_when_external_url_is_set(ws: Workspace) -
     run(ws, T0 + 30 * SECOND)
     anomaly = anomaly_iri("conformance", finding("14")).rsplit(":", 1)[-1]
     assert sent(ws)[0]["alerts"][0]["link"] == f"https://kg.example.com/anomalies/{anomaly}"
+
+
+@pytest.mark.server
+def test_the_lifecycle_works_the_same_on_a_remote_endpoint(
+    workspace: Path, oxigraph_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oxigraph_server.clear()
+    monkeypatch.setenv("KGSENTINEL_STORE_URL", oxigraph_server.query_url)
+    (workspace / "kgsentinel.toml").write_text(SETTINGS)
+    with open_workspace(workspace) as remote:
+        assert remote.config.store.backend == "sparql"
+        detected(remote, finding("1", team="npi"), finding("2", team="npi"))
+        silence(remote, ["team=npi", "case=never"], duration="1h", by="bob", now=T0)
+        run(remote, T0)
+        run(remote, T0 + 30 * SECOND)
+        first = list_alerts(remote.store)["id"][0]
+        acknowledge(remote, first, by="alice", now=T0 + MINUTE)
+        gone(remote, finding("1"), finding("2"))
+        run(remote, T0 + 6 * MINUTE)
+        states = list_alerts(remote.store)["state"].tolist()
+        history = alert_history(remote.store, first)["to"].tolist()
+    assert [(n["status"], len(n["alerts"])) for n in sent(remote)] == [
+        ("firing", 2), ("resolved", 2),
+    ]  # fmt: skip
+    assert states == ["resolved", "resolved"]
+    assert history == ["firing", "acknowledged", "resolved"]

@@ -25,6 +25,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -201,7 +202,7 @@ class AlertsConfig(_Timing):
 
     def routes_for(self, labels: Mapping[str, str]) -> list[Route]:
         """The routes an alert with ``labels`` goes through (the default when none matched)."""
-        *routes, default = self.resolved_routes()
+        *routes, default = self._routes
         chosen = []
         for route in routes:
             if all(matcher.matches(labels) for matcher in route.matchers):
@@ -209,6 +210,10 @@ class AlertsConfig(_Timing):
                 if not route.continue_:
                     break
         return chosen or [default]
+
+    @cached_property
+    def _routes(self) -> list[Route]:
+        return self.resolved_routes()
 
     def check_sinks(self, known: Iterable[str]) -> None:
         """Raise ``ValueError`` naming the route when it sends to a sink not defined."""

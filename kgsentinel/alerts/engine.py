@@ -190,7 +190,7 @@ def _summary(alert: AlertRecord, external_url: str | None) -> AlertSummary:
         annotations["case_id"] = alert.case_id
     if alert.activity:
         annotations["activity"] = alert.activity
-    ends = alert.changed_at if alert.state == "resolved" else None
+    ends = alert.last_seen if alert.state == "resolved" else None
     return AlertSummary(fingerprint=alert.fingerprint, labels=dict(alert.labels),
                         summary=alert.summary, starts_at=alert.first_seen, ends_at=ends,
                         link=link, annotations=annotations)  # fmt: skip

@@ -28,12 +28,14 @@ from kgsentinel.alerts.matchers import Matcher, matches_all, parse_duration, par
 from kgsentinel.alerts.records import (
     AlertRecord,
     SilenceRecord,
+    alert_fingerprints,
     alert_iri,
     alert_quads,
     change_update,
     last_seen_quad,
     read_alerts,
     read_silences,
+    seen_update,
     silence_quads,
     standing_anomalies,
     state_quad,
@@ -80,6 +82,9 @@ class _Changes:
     ) -> None:
         self.delete.append(state_quad(alert.iri, alert.state))
         self.insert.append(state_quad(alert.iri, to))
+        if to == "resolved":
+            self.delete.append(last_seen_quad(alert.iri, alert.last_seen))
+            self.insert.append(last_seen_quad(alert.iri, at))
         self.insert += transition_quads(alert.iri, to=to, at=at, by=by, previous=alert.state,
                                         **extra)  # fmt: skip
 
@@ -93,7 +98,7 @@ def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) ->
     """Raise, resolve, silence and unsilence alerts to match the anomalies and silences now."""
     anomalies = standing_anomalies(store)
     alerts = {a.fingerprint: a for a in read_alerts(store, states=OPEN)}
-    known = {a.fingerprint for a in read_alerts(store, states=["resolved"])} | set(alerts)
+    known = alert_fingerprints(store)
     silences = _active(store, now)
     changes = _Changes([], [])
     raised = resolved = 0
@@ -116,8 +121,6 @@ def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) ->
     for fingerprint, alert in alerts.items():
         if fingerprint in gone:
             changes.move(alert, "resolved", at=now, by=AUTOMATIC)
-            changes.delete.append(last_seen_quad(alert.iri, alert.last_seen))
-            changes.insert.append(last_seen_quad(alert.iri, now))
             resolved += 1
             continue
         muting = _muting(silences, alert.labels)
@@ -129,6 +132,7 @@ def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) ->
                          comment="its silences expired")  # fmt: skip
             unsilenced += 1
     changes.apply(store)
+    store.update(seen_update(now))
     return SyncReport(raised, resolved, silenced, unsilenced)
 
 

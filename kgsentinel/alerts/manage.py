@@ -39,7 +39,7 @@ __all__ = [
 #: the columns of :func:`list_alerts`, in order
 ALERT_COLUMNS = (
     "id", "state", "severity", "detector", "kind", "case_id", "activity", "summary",
-    "labels", "routes", "first_seen", "last_seen", "changed_at", "fingerprint", "alert",
+    "labels", "routes", "first_seen", "last_seen", "fingerprint", "alert",
     "anomaly",
 )  # fmt: skip
 
@@ -83,7 +83,6 @@ def _row(record: AlertRecord) -> dict[str, Any]:
         "routes": ",".join(record.routes),
         "first_seen": record.first_seen,
         "last_seen": record.last_seen,
-        "changed_at": record.changed_at,
         "fingerprint": record.fingerprint,
         "alert": record.iri,
         "anomaly": record.anomaly,

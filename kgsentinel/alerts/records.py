@@ -34,12 +34,14 @@ __all__ = [
     "STATES",
     "AlertRecord",
     "SilenceRecord",
+    "alert_fingerprints",
     "alert_id",
     "alert_iri",
     "alert_quads",
     "change_update",
     "read_alerts",
     "read_silences",
+    "seen_update",
     "silence_quads",
     "standing_anomalies",
     "transition_quads",
@@ -79,7 +81,11 @@ def _state_term(state: str) -> ox.NamedNode:
 
 @dataclass(frozen=True)
 class AlertRecord:
-    """One alert as read from the graph, with what a notification shows of its anomaly."""
+    """One alert as read from the graph, with what a notification shows of its anomaly.
+
+    ``last_seen`` is when the engine last found its anomaly standing (for a
+    resolved alert, when it was resolved).
+    """
 
     iri: str
     fingerprint: str
@@ -89,7 +95,6 @@ class AlertRecord:
     summary: str
     first_seen: dt.datetime
     last_seen: dt.datetime
-    changed_at: dt.datetime
     case_id: str | None = None
     activity: str | None = None
     routes: tuple[str, ...] = ()
@@ -216,6 +221,18 @@ def last_seen_quad(alert: str, at: dt.datetime) -> ox.Quad:
     return _quad(alert, KGS + "lastSeen", at)
 
 
+def seen_update(at: dt.datetime) -> str:
+    """The SPARQL Update that sets ``kgs:lastSeen`` of every open alert to ``at``."""
+    open_states = " ".join(str(_state_term(s)) for s in ("firing", "acknowledged", "silenced"))
+    return (
+        f"PREFIX kgs: <{KGS}>\n"
+        f"DELETE {{ GRAPH {_G} {{ ?alert kgs:lastSeen ?old }} }}\n"
+        f"INSERT {{ GRAPH {_G} {{ ?alert kgs:lastSeen {to_term(at)} }} }}\n"
+        f"WHERE {{ VALUES ?state {{ {open_states} }} "
+        f"GRAPH {_G} {{ ?alert kgs:state ?state ; kgs:lastSeen ?old }} }}"
+    )
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 _ANOMALIES = (
@@ -267,17 +284,16 @@ def standing_anomalies(store: GraphStore) -> Any:
 
 _ALERTS = (
     _PREFIXES
-    + """SELECT ?alert ?fingerprint ?anomaly ?state ?first ?last ?changed ?explanation
+    + """SELECT ?alert ?fingerprint ?anomaly ?state ?first ?last ?explanation
        ?case_id ?activity WHERE {
+  %(values)s
   GRAPH %(g)s {
-    ?alert a kgs:Alert ; kgs:fingerprint ?fingerprint ; kgs:raisedFor ?anomaly ;
-           kgs:state ?state_iri ; kgs:firstSeen ?first ; kgs:lastSeen ?last .
+    ?alert kgs:state ?state_iri ; a kgs:Alert ; kgs:fingerprint ?fingerprint ;
+           kgs:raisedFor ?anomaly ; kgs:firstSeen ?first ; kgs:lastSeen ?last .
   }
   %(filters)s
-  { SELECT ?alert (MAX(?at) AS ?changed) WHERE { GRAPH %(g)s { ?alert kgs:transition/kgs:at ?at } }
-    GROUP BY ?alert }
-  OPTIONAL { ?anomaly kgs:explanation ?explanation }
-  OPTIONAL { ?anomaly kgs:activityLabel ?activity }
+  OPTIONAL { GRAPH %(ag)s { ?anomaly kgs:explanation ?explanation } }
+  OPTIONAL { GRAPH %(ag)s { ?anomaly kgs:activityLabel ?activity } }
   OPTIONAL { ?anomaly kgs:subject/kgs:caseId ?case_id }
   BIND(LCASE(STRAFTER(STR(?state_iri), STR(kgs:))) AS ?state)
 }"""
@@ -285,8 +301,12 @@ _ALERTS = (
 _ALERT_LISTS = (
     _PREFIXES
     + """SELECT ?alert ?label ?route WHERE {
-  GRAPH %(g)s { ?alert a kgs:Alert . %(filters)s
-    { ?alert kgs:hasLabel ?label } UNION { ?alert kgs:route ?route } }
+  %(values)s
+  GRAPH %(g)s {
+    ?alert kgs:state ?state_iri .
+    { ?alert kgs:hasLabel ?label } UNION { ?alert kgs:route ?route }
+  }
+  %(filters)s
 }"""
 )
 
@@ -300,23 +320,24 @@ def read_alerts(
 ) -> list[AlertRecord]:
     """Alerts of the alerts graph, optionally only in ``states``, of ``fingerprints``,
     or whose id starts with ``prefix``; oldest first."""
+    values: list[str] = []
     filters: list[str] = []
     params: dict[str, Any] = {}
     if states is not None:
-        values = " ".join(str(_state_term(s)) for s in states)
-        filters.append(f"VALUES ?state_iri {{ {values} }}")
+        states_iris = " ".join(str(_state_term(s)) for s in states)
+        values.append(f"VALUES ?state_iri {{ {states_iris} }}")
     if fingerprints is not None:
         wanted = sorted(set(fingerprints))
         if not wanted:
             return []
-        values = " ".join(str(ox.NamedNode(alert_iri(f))) for f in wanted)
-        filters.append(f"VALUES ?alert {{ {values} }}")
+        alerts = " ".join(str(ox.NamedNode(alert_iri(f))) for f in wanted)
+        values.append(f"VALUES ?alert {{ {alerts} }}")
     if prefix is not None:
         filters.append("FILTER(STRSTARTS(STR(?alert), ?want_prefix))")
         params["want_prefix"] = ox.Literal(alert_iri(prefix))
-    rows = store.query_frame(_ALERTS % {"g": _G, "filters": "\n  ".join(filters)}, params=params)
-    restrict = next((f for f in filters if f.startswith("VALUES ?alert")), "")
-    lists = store.query_frame(_ALERT_LISTS % {"g": _G, "filters": restrict})
+    parts = {"g": _G, "ag": _AG, "values": "\n  ".join(values), "filters": "\n  ".join(filters)}
+    rows = store.query_frame(_ALERTS % parts, params=params)
+    lists = store.query_frame(_ALERT_LISTS % parts, params=params)
     labels: dict[str, dict[str, str]] = {}
     routes: dict[str, list[str]] = {}
     for alert, label, route in zip(lists["alert"], lists["label"], lists["route"], strict=True):
@@ -335,7 +356,6 @@ def read_alerts(
             summary=_text(row.explanation),
             first_seen=_time(row.first),
             last_seen=_time(row.last),
-            changed_at=_time(row.changed),
             case_id=_text(row.case_id) or None,
             activity=_text(row.activity) or None,
             routes=tuple(sorted(routes.get(row.alert, []))),
@@ -343,6 +363,17 @@ def read_alerts(
         for row in rows.drop_duplicates("alert").itertuples(index=False)
     ]
     return sorted(records, key=lambda r: (r.first_seen, r.iri))
+
+
+_FINGERPRINTS = (
+    f"PREFIX kgs: <{KGS}>\n"
+    f"SELECT ?fingerprint WHERE {{ GRAPH {_G} {{ ?alert kgs:fingerprint ?fingerprint }} }}"
+)
+
+
+def alert_fingerprints(store: GraphStore) -> set[str]:
+    """The fingerprints that have an alert, in any state."""
+    return set(store.query_frame(_FINGERPRINTS)["fingerprint"])
 
 
 _SILENCES = (
