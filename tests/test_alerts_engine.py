@@ -445,3 +445,18 @@ def test_the_lifecycle_works_the_same_on_a_remote_endpoint(
     ]  # fmt: skip
     assert states == ["resolved", "resolved"]
     assert history == ["firing", "acknowledged", "resolved"]
+
+
+def test_the_readme_wiring_loads_and_routes_as_it_says(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Alerts", 1)[1].split("\n## ", 1)[0]
+    toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "kgsentinel.toml"
+    path.write_text(toml)
+    config = load_config(path).alerts
+
+    def sinks(labels: dict[str, str]) -> list[str]:
+        return [sink for route in config.routes_for(labels) for sink in route.sinks]
+
+    assert sinks({"team": "npi", "severity": "critical"}) == ["npi-slack", "alertmanager"]
+    assert sinks({"team": "npi", "severity": "info"}) == ["alertmanager"]
