@@ -252,7 +252,11 @@ async def _update(request: Request, principal: Principal, operation: Operation) 
     text = add_using(operation.text, operation.default_graphs, operation.named_graphs)
     text = f"BASE {ox.NamedNode(_endpoint(request))} {text}"
     store = request.app.state.workspace.store
-    await anyio.to_thread.run_sync(store.update, text)
+    try:
+        await anyio.to_thread.run_sync(store.update, text)
+    except RuntimeError as exc:  # pyoxigraph's evaluation errors (a missing graph, ...)
+        reason = str(exc).splitlines()[0] if str(exc) else "it could not be applied"
+        raise QueryError(f"the update failed: {reason}") from None
     return Response(status_code=204)
 
 
