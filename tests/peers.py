@@ -94,9 +94,14 @@ class _Answer:
 
 
 class HttpReceiver:
-    """A threaded HTTP server on 127.0.0.1 that records requests and answers as told."""
+    """A threaded HTTP server on 127.0.0.1 that records requests and answers as told.
 
-    def __init__(self) -> None:
+    ``port=0`` takes a free port; a given port lets a test start the receiver
+    where a sink already points (a receiver that was down comes up).
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self.requests: list[ReceivedRequest] = []
         self._answers: deque[_Answer] = deque()
         self._lock = threading.Lock()
@@ -124,7 +129,7 @@ class HttpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True

@@ -275,3 +275,15 @@ def test_two_concurrent_deliverers_never_send_one_entry_twice(
     assert len(keys) == 40
     assert set(keys) == {note.key for note in notes}
     assert Outbox(tmp_path).pending() == []
+
+
+def test_delivered_entries_are_forgotten_after_keep_delivered(tmp_path: Path) -> None:
+    sinks = {"file": JsonLinesSink("file", tmp_path / "alerts.jsonl")}
+    outbox = Outbox(tmp_path, keep_delivered=7 * 86400)
+    outbox.enqueue([notification(1)])
+    outbox.deliver(sinks, now=T0)
+    outbox.deliver(sinks, now=T0 + timedelta(days=6))
+    assert outbox.enqueue([notification(1)]) == 0
+    outbox.deliver(sinks, now=T0 + timedelta(days=8))
+    assert outbox.delivered() == []
+    assert outbox.enqueue([notification(1)]) == 1

@@ -209,6 +209,28 @@ def test_a_receiver_that_fails_then_recovers_gets_each_notification_exactly_once
     assert outbox.dead_letters() == []
 
 
+def test_a_receiver_that_is_down_loses_nothing_and_gets_it_once_it_is_up(tmp_path: Path) -> None:
+    from peers import free_port
+
+    port = free_port()
+    sinks = sinks_for(
+        {"hook": {"kind": "webhook", "url": f"http://127.0.0.1:{port}/hook"}}, {}, tmp_path
+    )
+    outbox = Outbox(tmp_path, base_delay=5, max_delay=5)
+    outbox.enqueue([notification("hook", alert(1)), notification("hook", alert(2))])
+    report = outbox.deliver(sinks, now=T0)
+    assert (report.retrying, report.deferred) == (1, 1)
+    assert "cannot reach the receiver" in report.errors[0]
+    receiver = HttpReceiver(port=port).start()
+    try:
+        assert outbox.deliver(sinks, now=T0 + timedelta(seconds=5)).delivered == 2
+        keys = [r.headers["idempotency-key"] for r in receiver.received()]
+    finally:
+        receiver.stop()
+    assert keys == ["npi/firing/fp1", "npi/firing/fp2"]
+    assert outbox.pending() == []
+
+
 def test_retry_after_in_seconds_is_honoured(receiver: HttpReceiver, tmp_path: Path) -> None:
     sinks = sinks_for({"slack": {"kind": "slack", "url_env": "U"}}, {"U": receiver.url()}, tmp_path)
     outbox = Outbox(tmp_path, base_delay=1, max_delay=5)
@@ -537,3 +559,24 @@ def test_send_test_reaches_the_real_receiver_at_once(
     assert first.headers["idempotency-key"] == note.key
     assert "(test)" in first.json()["text"]
     assert "Test notification from kgsentinel to sink team-slack" in first.json()["text"]
+
+
+def test_an_alert_alertmanager_refuses_is_dead_lettered_with_its_reason(
+    alertmanager: tuple[AlertmanagerServer, HttpReceiver], tmp_path: Path
+) -> None:
+    server, _recorder = alertmanager
+    sinks = sinks_for({"am": {"kind": "alertmanager", "url": server.base_url}}, {}, tmp_path)
+    backwards = AlertSummary(
+        fingerprint="fp301",
+        labels={"kind": "skipped"},
+        summary="s",
+        starts_at=T0,
+        ends_at=T0 - timedelta(hours=1),
+    )
+    outbox = Outbox(tmp_path)
+    outbox.enqueue([notification("am", backwards, status="resolved")])
+    assert outbox.deliver(sinks).dead_lettered == 1
+    [dead] = outbox.dead_letters()
+    assert dead.last_error is not None
+    assert dead.last_error.startswith("sink am: Alertmanager answered HTTP 400")
+    assert "start time must be before end time" in dead.last_error

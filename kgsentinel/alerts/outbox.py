@@ -158,7 +158,9 @@ class Outbox:
     ``base_delay``, ``max_delay`` (seconds) shape the backoff; ``max_age``
     (seconds since the notification was enqueued) is how long transient failures
     are retried before the entry is dead-lettered; ``lease`` is how long a claim
-    holds before another deliverer may take the entry over.
+    holds before another deliverer may take the entry over; delivered entries are
+    forgotten ``keep_delivered`` seconds after delivery (until then, enqueueing
+    their key again does nothing).
     """
 
     def __init__(
@@ -169,6 +171,7 @@ class Outbox:
         max_delay: float = 900.0,
         max_age: float = 86_400.0,
         lease: float = 300.0,
+        keep_delivered: float = 30 * 86_400.0,
         rng: random.Random | None = None,
     ) -> None:
         self.path = Path(state_dir) / OUTBOX_FILE
@@ -176,6 +179,7 @@ class Outbox:
         self.max_delay = max_delay
         self.max_age = max_age
         self.lease = lease
+        self.keep_delivered = keep_delivered
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self._deliverer = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +240,10 @@ class Outbox:
                 if outcome is not None and not outcome.permanent:
                     failed_sinks.add(sink_name)
             report.deferred = _count_due(db, at, only_sinks=sorted(failed_sinks), tried=tried)
+            db.execute(
+                "DELETE FROM entries WHERE state = 'delivered' AND delivered_at < ?",
+                (at - self.keep_delivered,),
+            )
         return report
 
     def _claim(
