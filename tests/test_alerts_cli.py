@@ -9,6 +9,7 @@ and are checked through the library and the JSON Lines sink's file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import shutil
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kgsentinel.alerts import list_alerts
+from kgsentinel.alerts import list_alerts, process
 from kgsentinel.cli.app import app
 from kgsentinel.ingest.job import event_table_mapping, ingest_path
 from kgsentinel.simulate import generate, inject
@@ -163,3 +164,34 @@ def test_process_without_routes_keeps_alerts_and_sends_nothing(tmp_path: Path) -
     result = kgsentinel(root, "alerts", "process")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("0 alerts raised, 0 resolved, 0 notifications queued")
+
+
+def test_alerts_test_sends_a_test_notification_through_the_sink(ws: Path) -> None:
+    result = kgsentinel(ws, "alerts", "test", "ops")
+    assert result.exit_code == 0, result.stderr
+    (note,) = notifications(ws)
+    assert note["test"] is True
+    unknown = kgsentinel(ws, "alerts", "test", "slack")
+    assert unknown.exit_code == 1
+    assert "no sink named 'slack'" in unknown.stderr
+
+
+def test_a_sink_down_leaves_its_notifications_waiting_and_the_list_says_so(ws: Path) -> None:
+    (ws / "notifications.jsonl").mkdir()  # the sink cannot append to a folder
+    detect(ws)
+    table = kgsentinel(ws, "alerts")
+    assert "notifications waiting" in table.stderr
+    (ws / "notifications.jsonl").rmdir()
+    with open_workspace(ws) as opened:
+        later = process(opened, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert later.delivery.delivered == len(notifications(ws)) > 0
+    assert "waiting" not in kgsentinel(ws, "alerts").stderr
+
+
+def test_a_route_to_an_undefined_sink_is_one_line_naming_the_route(ws: Path) -> None:
+    (ws / "kgsentinel.toml").write_text(SETTINGS + '[alerts.routes.npi]\nsink = "slak"\n')
+    result = kgsentinel(ws, "alerts")
+    assert result.exit_code == 1
+    assert "[alerts.routes.npi] sink 'slak' is not defined: add a [sinks.slak] section" in (
+        result.stderr
+    )

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
             columns = ["id", "state", "severity", "detector", "kind", "case_id", "summary"]
             rows = [[_text(row[c]) for c in columns] for _, row in frame.iterrows()]
             print_rows(None, columns, rows)
-            typer.echo(f"{len(frame):,} alerts", err=True)
+            typer.echo(f"{len(frame):,} alerts{_outbox_note(_state(ctx).workspace())}", err=True)
 
     @command(alerts, "ack")
     def alerts_ack(
@@ -155,6 +155,20 @@ def summary(report: Any) -> str:
         if delivery.retrying or delivery.dead_lettered:
             words.append(f"{delivery.retrying:,} to retry, {delivery.dead_lettered:,} dead")
     return ", ".join(words)
+
+
+def _outbox_note(workspace: Any) -> str:
+    """``; 2 notifications waiting, 1 dead letter`` when the outbox holds any."""
+    from kgsentinel.alerts.outbox import OUTBOX_FILE, Outbox
+
+    if not (workspace.state_dir / OUTBOX_FILE).exists():
+        return ""
+    outbox = Outbox(workspace.state_dir)
+    waiting, dead = len(outbox.pending()), len(outbox.dead_letters())
+    words = [f"{waiting:,} notifications waiting" if waiting else "",
+             f"{dead:,} dead letters (see docs/alerts.md)" if dead else ""]  # fmt: skip
+    shown = ", ".join(word for word in words if word)
+    return f"; {shown}" if shown else ""
 
 
 def _state(ctx: typer.Context) -> State:
