@@ -118,6 +118,10 @@ def test_ack_and_resolve_change_the_alert_by_its_id(ws: Path) -> None:
     with open_workspace(ws) as opened:
         states = dict(zip(*(list_alerts(opened.store)[c] for c in ("id", "state")), strict=True))
     assert (states[first], states[second]) == ("acknowledged", "resolved")
+    history = kgsentinel(ws, "alerts", "history", first)
+    assert history.exit_code == 0, history.stderr
+    assert "alice" in history.stdout
+    assert "on it" in history.stdout
 
 
 def test_an_unknown_id_is_one_line_and_exit_1(ws: Path) -> None:

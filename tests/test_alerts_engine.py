@@ -460,3 +460,17 @@ def test_the_readme_wiring_loads_and_routes_as_it_says(tmp_path: Path) -> None:
 
     assert sinks({"team": "npi", "severity": "critical"}) == ["npi-slack", "alertmanager"]
     assert sinks({"team": "npi", "severity": "info"}) == ["alertmanager"]
+
+
+def test_a_sink_that_fails_is_reported_and_its_notification_waits(ws: Workspace) -> None:
+    assert ws.root is not None
+    (ws.root / "ops.jsonl").mkdir()
+    detected(ws, finding("15"))
+    run(ws, T0)
+    report = run(ws, T0 + 30 * SECOND)
+    assert report.enqueued == 1
+    (error,) = report.errors
+    assert "sink ops: cannot append to" in error
+    (ws.root / "ops.jsonl").rmdir()
+    assert run(ws, T0 + HOUR).delivery.delivered == 1
+    assert [n["status"] for n in sent(ws)] == ["firing"]

@@ -60,7 +60,11 @@ class NotificationQueue(Protocol):
 
 @dataclass(frozen=True)
 class AlertsReport:
-    """What one :func:`process` run did."""
+    """What one :func:`process` run did.
+
+    ``delivery`` is the outbox's report (``None`` when no sink was used);
+    ``errors`` are its delivery errors, one line each, to be retried.
+    """
 
     raised: int = 0
     resolved: int = 0
@@ -83,9 +87,11 @@ def process(
     """Sync alerts from anomalies, apply silences, enqueue due notifications, deliver.
 
     ``outbox`` and ``sinks`` default to the workspace's outbox and its
-    ``[sinks.NAME]``; ``now`` defaults to the clock.
+    ``[sinks.NAME]``; ``now`` defaults to the clock (a time without a zone is UTC).
     """
     now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
     config = workspace.config.alerts
     folder = workspace.state_dir / STATE_FOLDER
     with _turn(folder):
@@ -106,6 +112,7 @@ def process(
         raised=synced.raised, resolved=synced.resolved, silenced=synced.silenced,
         unsilenced=synced.unsilenced, notifications=tuple(notes), enqueued=enqueued,
         delivery=delivery, groups=len(book.groups),
+        errors=list(getattr(delivery, "errors", None) or []),
     )  # fmt: skip
 
 

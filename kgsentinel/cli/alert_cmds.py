@@ -118,6 +118,21 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"Silence {record.id} until {record.ends_at.isoformat()}: "
                    + " ".join(record.matchers))  # fmt: skip
 
+    @command(alerts, "history")
+    def alerts_history(
+        ctx: typer.Context,
+        alert_id: Annotated[str, typer.Argument(metavar="ID", help="The alert's id.")],
+    ) -> None:
+        """Show an alert's changes of state: when, from, to, by whom, why.
+
+        Example: kgsentinel alerts history 4f2a9c0e11d2
+        """
+        from kgsentinel.alerts import alert_history
+
+        frame = alert_history(_state(ctx).workspace().store, alert_id)
+        columns = ["at", "from", "to", "by", "comment"]
+        print_rows(None, columns, [[_text(row[c]) for c in columns] for _, row in frame.iterrows()])
+
     @command(alerts, "test")
     def alerts_test(
         ctx: typer.Context,
