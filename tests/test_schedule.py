@@ -178,7 +178,7 @@ def test_jobs_fire_on_their_schedule_and_their_runs_are_in_the_graph(
     assert informed == {run["run"] for run in runs}  # each ingest run points to its job run
 
 
-def test_a_job_slower_than_its_interval_never_overlaps_itself(
+def test_jobs_slower_than_their_interval_never_overlap(
     workspace: Path, count_runs: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import kgsentinel.ingest.job as ingest
@@ -188,20 +188,24 @@ def test_a_job_slower_than_its_interval_never_overlaps_itself(
     def slow(ws: Workspace, name: str, **options: Any) -> Any:
         running.append(name)
         if len(running) > 1:
-            overlaps.append(name)
-        time.sleep(1.5)  # longer than the 1s interval
-        running.pop()
+            overlaps.append(list(running))
+        time.sleep(1.2)  # longer than the 1s interval
+        running.remove(name)
         return real(ws, name, **options)
 
     monkeypatch.setattr(ingest, "ingest_source", slow)
-    configure(workspace, PLM.format(schedule="1s") + '[scheduler]\nalerts_every = "off"\n')
+    configure(workspace, PLM.format(schedule="1s") + '[sources.more]\npath = "data/plm.csv"\n'
+              'mapping = "mappings/plm.yaml"\nschedule = "1s"\n'
+              '[scheduler]\nalerts_every = "off"\nworkers = 4\n')  # fmt: skip
     with scheduler(workspace):
-        wait_for(lambda: runs_of(workspace, "ingest:plm") >= 3)
+        wait_for(lambda: runs_of(workspace, "ingest:plm") >= 2
+                 and runs_of(workspace, "ingest:more") >= 2)  # fmt: skip
     with open_workspace(workspace) as ws:
-        runs = job_runs(ws, "ingest:plm")
-    assert overlaps == []
+        runs = job_runs(ws)
+    assert overlaps == []  # neither with itself nor with the other writing job
     ordered = sorted(runs, key=lambda run: run["started"])
     assert all(b["started"] >= a["ended"] for a, b in itertools.pairwise(ordered))
+    assert {run["outcome"] for run in runs} == {"ok"}
 
 
 def test_a_failing_job_is_recorded_as_failed_and_the_others_go_on(

@@ -102,7 +102,8 @@ class SchedulerConfig(BaseModel):
         2,
         gt=0,
         le=32,
-        description="Jobs that may run at the same time (a job never overlaps itself).",
+        description="Jobs under way at once: those that write the graph take turns, alerts "
+        "are processed beside them, and a job never overlaps itself.",
     )
 
     @field_validator("timezone")

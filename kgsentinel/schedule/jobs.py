@@ -11,7 +11,9 @@ error); the ingest, detector and training runs it made are
 ``prov:wasInformedBy`` it. The last run of each job is also kept in
 ``.kgsentinel/job-runs.json``, so ``kgsentinel jobs`` can tell it while the
 scheduler holds the store. A job that fails is recorded as failed; it raises
-nothing, so the scheduler goes on.
+nothing, so the scheduler goes on. Jobs that write the graph (all but
+``alerts``) run one at a time, as the HTTP API's runs do; a job waiting for
+another starts (``prov:startedAtTime``) when that one ends.
 
 Example:
     >>> from kgsentinel.config import Config
@@ -116,6 +118,8 @@ _attached: dict[str, Workspace] = {}
 _scheduled = threading.local()
 _runs_lock = threading.Lock()
 _alerts_lock = threading.Lock()
+#: jobs that write the graph (ingest, detect, train, predict) run one at a time, like the API's
+_writing_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -158,17 +162,20 @@ def run_job(workspace: str, job: str) -> str:
 
 
 def _run_recorded(workspace: Workspace, job: str) -> JobRun:
-    started = _now()
-    scheduled = getattr(_scheduled, "moment", None) or started
+    scheduled = getattr(_scheduled, "moment", None)
     inner: list[str] = []
     error = None
-    try:
-        spec = _spec(workspace, job)
-        inner = _WORK[spec.kind](workspace, spec.target)
-    except Exception as exc:  # recorded as the run's outcome: the scheduler goes on
-        error = _one_line(exc)
+    with _writing_lock if job != "alerts" else contextlib.nullcontext():
+        started = _now()
+        try:
+            spec = _spec(workspace, job)
+            inner = _WORK[spec.kind](workspace, spec.target)
+        except Exception as exc:  # recorded as the run's outcome: the scheduler goes on
+            error = _one_line(exc)
+        ended = _now()
+    scheduled = scheduled or started
     run = JobRun(job, f"urn:kgsentinel:run:{uuid.uuid4().hex}", scheduled.astimezone(dt.UTC),
-                 started, _now(), "failed" if error else "ok", error)  # fmt: skip
+                 started, ended, "failed" if error else "ok", error)  # fmt: skip
     _record(workspace, run, inner)
     return run
 
