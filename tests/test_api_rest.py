@@ -205,6 +205,14 @@ async def test_bad_ids_and_filters_are_json_errors(
     assert "Traceback" not in body["error"]
 
 
+@pytest.mark.parametrize("url", ['/anomalies?detector=a"b c', '/predictions?outcome=<x> "y"'])
+@pytest.mark.anyio
+async def test_a_name_no_iri_can_hold_finds_nothing(client: httpx.AsyncClient, url: str) -> None:
+    response = await client.get(url, headers=auth("reader"))
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
 # -- predictions -----------------------------------------------------------------------------
 
 
@@ -298,3 +306,106 @@ async def test_each_route_needs_its_role(
         assert (await client.request(method, url, headers=auth(weak))).status_code == 403
     allowed = await client.request(method, url, headers=auth(strong))
     assert allowed.status_code == status
+
+
+# -- alerts ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def alerting(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The client, with an alert firing for each anomaly."""
+    from kgsentinel.alerts import process
+
+    assert process(client.workspace).raised == 25  # type: ignore[attr-defined]
+    return client
+
+
+async def alert_ids(client: httpx.AsyncClient, query: str = "") -> list[str]:
+    pages = await every_page(client, f"/alerts?limit=7{query}")
+    return [row["id"] for chunk in pages for row in chunk]
+
+
+@pytest.mark.anyio
+async def test_paging_alerts_covers_each_once(alerting: httpx.AsyncClient) -> None:
+    ids = await alert_ids(alerting)
+    assert len(ids) == len(set(ids)) == 25
+    assert await alert_ids(alerting, "&state=firing") == ids
+    assert await alert_ids(alerting, "&state=acknowledged") == []
+    durations = await alert_ids(alerting, "&detector=durations&kind=slow")
+    assert len(durations) == 12
+
+
+@pytest.mark.anyio
+async def test_acknowledge_and_resolve_an_alert(alerting: httpx.AsyncClient) -> None:
+    from kgsentinel.alerts import alert_history
+
+    first = (await alert_ids(alerting))[0]
+    ack = await alerting.post(
+        f"/alerts/{first}/ack", json={"comment": "on it"}, headers=auth("operator")
+    )
+    assert (ack.status_code, ack.json()["state"]) == (200, "acknowledged")
+    assert await alert_ids(alerting, "&state=acknowledged") == [first]
+    resolved = await alerting.post(f"/alerts/{first}/resolve", headers=auth("operator"))
+    assert resolved.json()["state"] == "resolved"
+    again = await alerting.post(f"/alerts/{first}/ack", headers=auth("operator"))
+    assert again.status_code == 409
+    assert "resolved" in again.json()["error"]
+    history = alert_history(alerting.workspace.store, first)  # type: ignore[attr-defined]
+    assert list(history["to"].iloc[-2:]) == ["acknowledged", "resolved"]
+    assert set(history["by"].iloc[-2:]) == {"operator"}
+
+
+@pytest.mark.anyio
+async def test_silence_matching_alerts(alerting: httpx.AsyncClient) -> None:
+    from kgsentinel.alerts import process
+
+    made = await alerting.post(
+        "/silences", json={"matchers": ["kind=slow"], "duration": "2h", "comment": "release"},
+        headers=auth("operator"),
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    assert (made.json()["matchers"], made.json()["by"]) == (['kind="slow"'], "operator")
+    listed = (await alerting.get("/silences", headers=auth("reader"))).json()["items"]
+    assert [s["id"] for s in listed] == [made.json()["id"]]
+    process(alerting.workspace)  # type: ignore[attr-defined]
+    assert len(await alert_ids(alerting, "&state=silenced")) == 12
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"matchers": ["kind=~("], "duration": "2h"}, 400),
+        ({"matchers": ["kind=slow"]}, 400),
+        ({"matchers": ["kind=slow"], "duration": "soon"}, 400),
+        ({"matchers": [], "duration": "2h"}, 422),
+        ({"matcher": "kind=slow"}, 422),
+    ],
+)
+@pytest.mark.anyio
+async def test_a_bad_silence_is_refused(
+    alerting: httpx.AsyncClient, body: dict[str, Any], status: int
+) -> None:
+    response = await alerting.post("/silences", json=body, headers=auth("operator"))
+    assert response.status_code == status
+    assert response.json()["error"]
+
+
+@pytest.mark.parametrize(("url", "status"), [("/alerts/abcdef123456/ack", 404),
+                                             ("/alerts/NOT-AN-ID/resolve", 422)])  # fmt: skip
+@pytest.mark.anyio
+async def test_changing_an_unknown_alert(
+    alerting: httpx.AsyncClient, url: str, status: int
+) -> None:
+    response = await alerting.post(url, headers=auth("operator"))
+    assert response.status_code == status
+
+
+@pytest.mark.anyio
+async def test_changing_alerts_needs_an_operator(alerting: httpx.AsyncClient) -> None:
+    first = (await alert_ids(alerting))[0]
+    for url, body in ((f"/alerts/{first}/ack", None), (f"/alerts/{first}/resolve", None),
+                      ("/silences", {"matchers": ["kind=slow"], "duration": "1h"})):  # fmt: skip
+        assert (await alerting.post(url, json=body)).status_code == 401
+        assert (await alerting.post(url, json=body, headers=auth("ingester"))).status_code == 403
+    assert (await alerting.get("/alerts")).status_code == 401
+    assert await alert_ids(alerting, "&state=firing") == await alert_ids(alerting)

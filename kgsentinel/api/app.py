@@ -53,7 +53,7 @@ from kgsentinel.workspace import Workspace, open_workspace
 __all__ = ["ROUTERS", "create_app", "current_workspace", "error_response", "serve"]
 
 #: Modules under ``kgsentinel.api`` whose ``router`` the app includes, in this order.
-ROUTERS = ("health", "metrics", "sparql", "events", "rest")
+ROUTERS = ("health", "metrics", "sparql", "events", "rest", "rest_alerts")
 
 log = logging.getLogger("kgsentinel.api")
 

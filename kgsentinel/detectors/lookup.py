@@ -117,8 +117,8 @@ def anomaly_page(
 
     filters, params = [], {}
     if detector is not None:
-        filters.append("FILTER(?detector_iri = ?want_detector)")
-        params["want_detector"] = ox.NamedNode(f"urn:kgsentinel:detector:{detector}")
+        filters.append("FILTER(STR(?detector_iri) = ?want_detector)")
+        params["want_detector"] = ox.Literal(f"urn:kgsentinel:detector:{detector}")
     if kind is not None:
         filters.append("FILTER(?kind_iri = ?want_kind)")
         params["want_kind"] = ox.NamedNode(kind_iri(kind))

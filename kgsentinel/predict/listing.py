@@ -67,8 +67,8 @@ def prediction_page(
     """
     filters, params = [], {}
     if outcome is not None:
-        filters.append("FILTER(?detector = ?want_outcome)")
-        params["want_outcome"] = ox.NamedNode(f"urn:kgsentinel:detector:{outcome}")
+        filters.append("FILTER(?outcome = ?want_outcome)")
+        params["want_outcome"] = ox.Literal(outcome)
     if target is not None:
         filters.append("FILTER(?target = ?want_target)")
         params["want_target"] = ox.Literal(target)
