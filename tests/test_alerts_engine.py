@@ -474,3 +474,9 @@ def test_a_sink_that_fails_is_reported_and_its_notification_waits(ws: Workspace)
     (ws.root / "ops.jsonl").rmdir()
     assert run(ws, T0 + HOUR).delivery.delivered == 1
     assert [n["status"] for n in sent(ws)] == ["firing"]
+
+
+def test_the_report_says_when_waiting_groups_are_due(ws: Workspace) -> None:
+    detected(ws, finding("16"))
+    assert run(ws, T0).next_due == T0 + 30 * SECOND
+    assert run(ws, T0 + 30 * SECOND).next_due is None

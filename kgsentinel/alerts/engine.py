@@ -75,6 +75,8 @@ class AlertsReport:
     delivery: Any = None
     groups: int = 0
     errors: list[str] = field(default_factory=list)
+    #: when the next group is due to notify (a new one waiting out group_wait, ...)
+    next_due: dt.datetime | None = None
 
 
 def process(
@@ -113,6 +115,8 @@ def process(
         unsilenced=synced.unsilenced, notifications=tuple(notes), enqueued=enqueued,
         delivery=delivery, groups=len(book.groups),
         errors=list(getattr(delivery, "errors", None) or []),
+        next_due=min((g.next_flush for g in book.groups.values() if g.last_sent is None),
+                     default=None),
     )  # fmt: skip
 
 

@@ -169,7 +169,13 @@ def summary(report: Any) -> str:
         words.append(f"{delivery.delivered:,} delivered")
         if delivery.retrying or delivery.dead_lettered:
             words.append(f"{delivery.retrying:,} to retry, {delivery.dead_lettered:,} dead")
-    return ", ".join(words)
+    text = ", ".join(words)
+    if report.next_due is not None:
+        text += (
+            f"; new alerts wait for group_wait: run `kgsentinel alerts process` after "
+            f"{report.next_due:%H:%M:%S} UTC (`kgsentinel run` does it by itself)"
+        )
+    return text
 
 
 def _outbox_note(workspace: Any) -> str:
