@@ -144,7 +144,7 @@ def test_other_commands_are_told_the_scheduler_holds_the_workspace(
 ) -> None:
     (root / "kgsentinel.toml").write_text(SETTINGS.format(schedule="1h"))
     process = scheduler_process(hold=0)
-    wait_for(lambda: "Scheduler running 1 jobs" in stderr_of(tmp_path))
+    wait_for(lambda: "Scheduler running 1 job;" in stderr_of(tmp_path))
 
     second = kgsentinel(root, "run")
     query = kgsentinel(root, "query", "ASK { ?s ?p ?o }")

@@ -96,7 +96,8 @@ def _say_ready(jobs: list[Any]) -> None:
     for job in jobs:
         when = job.next_run_time.isoformat(timespec="seconds") if job.next_run_time else "paused"
         note(f"  {job.id}: {job.trigger}, next at {when}")
-    note(f"Scheduler running {len(jobs)} jobs; Ctrl-C or SIGTERM stops it after the running ones.")
+    count = f"{len(jobs)} job" + ("s" if len(jobs) > 1 else "")
+    note(f"Scheduler running {count}; Ctrl-C or SIGTERM stops it after the running ones.")
 
 
 class _OneLine(logging.Formatter):
