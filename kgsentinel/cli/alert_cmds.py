@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kgsentinel.cli.app import State, command, user_errors
 from kgsentinel.cli.output import print_rows, write_bytes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kgsentinel.cli.app import State
 
 __all__ = ["register"]
 
@@ -23,6 +25,8 @@ Comment = Annotated[str | None, typer.Option("--comment", "-m", help="Why, in a 
 
 def register(app: typer.Typer) -> None:
     """Add the ``alerts`` command group to ``app``."""
+    from kgsentinel.cli.app import command, user_errors  # app imports this module
+
     alerts = typer.Typer(help="Alerts raised from anomalies: list, ack, resolve, silence.")
     app.add_typer(alerts, name="alerts")
 
