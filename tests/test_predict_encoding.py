@@ -48,12 +48,28 @@ def test_each_prefix_aggregates_what_happened_up_to_its_last_event(small: pd.Dat
     assert third["last:activity=Rework"] == 1
     assert third["previous:activity=Rework"] == 1
     assert third["last:resource=bob"] == 1
-    assert third[["last:cost", "mean:cost", "max:cost"]].tolist() == [40.0, 25.0, 40.0]
+    aggregates = ["last:cost", "mean:cost", "min:cost", "max:cost", "sum:cost"]
+    assert third[aggregates].tolist() == [40.0, 25.0, 10.0, 40.0, 50.0]
     assert third["last:grade=B"] == 1  # the last value seen: the third event has none
+    assert third[["count:grade=A", "count:grade=B"]].tolist() == [1.0, 1.0]
     assert third["case:region=EU"] == 1
     assert third["hour"] == 12.5
     assert third["weekday"] == 0  # 2026-01-05 is a Monday
     assert third["month"] == 1
+
+
+def test_a_number_no_event_of_the_prefix_has_is_unknown_not_zero() -> None:
+    log = as_event_log(table([
+        ("1", "Brief", "2026-01-05T09:00Z", "ann", None),
+        ("1", "Review", "2026-01-05T10:00Z", "ann", 3.0),
+        ("1", "Launch", "2026-01-05T11:00Z", "ann", 4.0),
+        ("2", "Brief", "2026-01-06T09:00Z", "bob", 5.0),
+    ]))  # fmt: skip
+    encoded = frame(PrefixEncoder().fit(log), log)
+    aggregates = ["last:cost", "mean:cost", "min:cost", "max:cost", "sum:cost"]
+    assert encoded.loc[0, aggregates].isna().all()
+    assert encoded.loc[1, aggregates].tolist() == [3.0] * 5
+    assert encoded.loc[2, aggregates].tolist() == [4.0, 3.5, 3.0, 4.0, 7.0]
 
 
 def test_a_case_attribute_is_unknown_until_an_event_carries_it(small: pd.DataFrame) -> None:
