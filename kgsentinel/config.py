@@ -422,6 +422,15 @@ class Config(_Section):
         return detectors
 
     @model_validator(mode="after")
+    def _events_graph_of_its_own(self) -> Config:
+        if self.events.graph in self.sources:
+            raise ValueError(
+                f"[events] graph {self.events.graph!r} is also a source's graph (each run of "
+                "the source would replace the posted events); name another graph"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _alert_sinks_defined(self) -> Config:
         sinks = getattr(self, "sinks", None)
         if sinks is not None:

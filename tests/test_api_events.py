@@ -107,6 +107,27 @@ def test_each_post_is_an_ingest_run_of_the_events_source(workspace: Path) -> Non
     assert (run["source"], run["read"], run["loaded"], run["rejected"]) == ("events", 2, 2, 0)
 
 
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ('[sources.events]\npath = "data/e.csv"\n', "also a source's graph"),
+        ('[events]\ngraph = "anomalies"\n', "reserved"),
+        ('[events]\ngraph = "two words"\n', "graph = 'two words'"),
+        ("[events]\nmax_batch = 0\n", "max_batch = 0"),
+    ],
+)
+def test_bad_events_settings_are_one_line_naming_the_key(
+    workspace: Path, settings: str, says: str
+) -> None:
+    from kgsentinel.errors import ConfigError
+
+    (workspace / "kgsentinel.toml").write_text(settings, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"kgsentinel\.toml") as error:
+        open_workspace(workspace)
+    assert says in str(error.value)
+    assert "\n" not in str(error.value)
+
+
 # -- over HTTP --------------------------------------------------------------------------------
 
 
@@ -305,3 +326,24 @@ def test_events_are_on_disk_when_202_is_answered(workspace: Path) -> None:
     assert done.stdout.strip() == "202", done.stderr
     with open_workspace(workspace) as ws:
         assert stored_ids(ws) == ["urn:plm 1"]
+
+
+@pytest.mark.anyio
+async def test_events_on_a_remote_store_are_kept_once(
+    workspace: Path, oxigraph_server: Any
+) -> None:
+    from kgsentinel.api.app import create_app
+
+    oxigraph_server.clear()
+    configure_api(workspace)
+    env = {"KGSENTINEL_STORE_URL": oxigraph_server.query_url}
+    with open_workspace(workspace, env=env) as ws:
+        assert ws.config.store.backend == "sparql"
+        async with api_client(create_app(ws)) as client:
+            headers = {"Content-Type": BATCH, **auth("ingester")}
+            batch = json.dumps([event("1"), event("2")])
+            answers = [await client.post("/events", content=batch, headers=headers)
+                       for _ in range(2)]  # fmt: skip
+        assert [a.status_code for a in answers] == [202, 202]
+        assert [a.json()["duplicates"] for a in answers] == [0, 2]
+        assert stored_ids(ws) == ["urn:plm 1", "urn:plm 2"]
