@@ -132,20 +132,31 @@ def test_an_unknown_id_is_one_line_and_exit_1(ws: Path) -> None:
     ]
 
 
-def test_silence_mutes_matching_alerts_at_the_next_process(ws: Path) -> None:
+def test_silence_mutes_matching_alerts_until_it_is_ended(ws: Path) -> None:
     detect(ws)
     result = kgsentinel(ws, "alerts", "silence", "--match", "kind=skipped", "--match",
                         "team=npi", "--for", "2h", "-m", "recipe migration")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert 'kind="skipped" team="npi"' in result.stdout
-    processed = kgsentinel(ws, "alerts", "process")
-    assert processed.exit_code == 0, processed.stderr
     with open_workspace(ws) as opened:
         frame = list_alerts(opened.store)
     silenced = frame[frame["kind"] == "skipped"]
+    assert f"({len(silenced):,} alerts silenced now)" in result.stdout
     assert len(silenced) > 0
     assert set(silenced["state"]) == {"silenced"}
     assert set(frame[frame["kind"] != "skipped"]["state"]) <= {"firing"}
+    silence_id = result.stdout.split()[1]
+    listed = kgsentinel(ws, "alerts", "silences")
+    assert silence_id in listed.stdout
+    assert "recipe migration" in listed.stdout
+    ended = kgsentinel(ws, "alerts", "unsilence", silence_id)
+    assert ended.exit_code == 0, ended.stderr
+    assert silence_id not in kgsentinel(ws, "alerts", "silences").stdout
+    assert silence_id in kgsentinel(ws, "alerts", "silences", "--all").stdout
+    processed = kgsentinel(ws, "alerts", "process")
+    assert processed.exit_code == 0, processed.stderr
+    with open_workspace(ws) as opened:
+        assert list_alerts(opened.store, "silenced").empty
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from kgsentinel.alerts import (
     AlertsReport,
     acknowledge,
     alert_history,
+    expire_silence,
     list_alerts,
     list_silences,
     process,
@@ -480,3 +481,20 @@ def test_the_report_says_when_waiting_groups_are_due(ws: Workspace) -> None:
     detected(ws, finding("16"))
     assert run(ws, T0).next_due == T0 + 30 * SECOND
     assert run(ws, T0 + 30 * SECOND).next_due is None
+
+
+def test_a_silence_mutes_firing_alerts_at_once_and_ending_it_lets_them_fire(
+    ws: Workspace,
+) -> None:
+    detected(ws, finding("17", team="npi"), finding("18", team="crm"))
+    run(ws, T0)
+    record = silence(ws, ["team=npi"], until=T0 + 5 * HOUR, by="bob", now=T0 + 10 * SECOND)
+    assert record.muted == 1
+    assert list_alerts(ws.store, "silenced")["case_id"].tolist() == ["17"]
+    run(ws, T0 + 30 * SECOND)
+    assert [a["annotations"]["case_id"] for n in sent(ws) for a in n["alerts"]] == ["18"]
+    expire_silence(ws, record.id, now=T0 + HOUR)
+    assert run(ws, T0 + HOUR + SECOND).unsilenced == 1
+    assert list_alerts(ws.store, "silenced").empty
+    with pytest.raises(AlertError, match="no silence with id 'nope'"):
+        expire_silence(ws, "nope")

@@ -22,6 +22,7 @@ __all__ = [
     "Matcher",
     "acknowledge",
     "alert_history",
+    "expire_silence",
     "list_alerts",
     "list_silences",
     "parse_duration",
@@ -37,6 +38,7 @@ _LAZY = {
     "Matcher": "kgsentinel.alerts.matchers",
     "acknowledge": "kgsentinel.alerts.manage",
     "alert_history": "kgsentinel.alerts.manage",
+    "expire_silence": "kgsentinel.alerts.manage",
     "list_alerts": "kgsentinel.alerts.manage",
     "list_silences": "kgsentinel.alerts.manage",
     "parse_duration": "kgsentinel.alerts.matchers",
@@ -52,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kgsentinel.alerts.manage import (
         acknowledge,
         alert_history,
+        expire_silence,
         list_alerts,
         list_silences,
         resolve,

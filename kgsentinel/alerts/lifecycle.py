@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -51,6 +52,7 @@ __all__ = [
     "AUTOMATIC",
     "SyncReport",
     "acknowledge",
+    "expire_silence",
     "find_alert",
     "resolve",
     "silence",
@@ -207,7 +209,8 @@ def silence(
 ) -> SilenceRecord:
     """Silence alerts whose labels match all ``matchers`` until a time (or for a duration).
 
-    Alerts it matches are silenced at the next sync (``kgsentinel alerts process``).
+    Firing alerts it matches are silenced at once (``muted`` says how many), and
+    new ones as they are raised; when it ends they fire again.
     """
     if not matchers:
         raise AlertError("a silence needs at least one matcher, e.g. --match 'kind=stuck'")
@@ -225,8 +228,35 @@ def silence(
     record = SilenceRecord(iri=f"urn:kgsentinel:silence:{uuid.uuid4().hex[:12]}",
                            matchers=tuple(parsed), starts_at=start, ends_at=end, by=by,
                            comment=comment)  # fmt: skip
-    store.add(silence_quads(record))
-    return record
+    changes = _Changes([], silence_quads(record))
+    muting = [(record.iri, [parse_matcher(m) for m in record.matchers])]
+    muted = 0
+    for alert in read_alerts(store, states=["firing"]):
+        if _muting(muting, dict(alert.labels)):
+            changes.move(alert, "silenced", at=start, by=by, silence=record.iri)
+            muted += 1
+    changes.apply(store)
+    return dataclasses.replace(record, muted=muted)
+
+
+def expire_silence(
+    store: GraphStore, silence_id: str, *, now: dt.datetime | None = None
+) -> SilenceRecord:
+    """End a silence now; its alerts fire again at the next sync if their anomalies stand."""
+    at = now or _now()
+    found = [s for s in read_silences(store) if s.id == silence_id.strip()]
+    if not found:
+        raise AlertError(
+            f"no silence with id {silence_id!r}; list silences with `kgsentinel alerts silences`"
+        )
+    record = found[0]
+    if record.ends_at <= at:
+        return record
+    ended = dataclasses.replace(record, ends_at=at)
+    end_quads = [q for q in silence_quads(record) if q.predicate.value.endswith("#endsAt")]
+    new_quads = [q for q in silence_quads(ended) if q.predicate.value.endswith("#endsAt")]
+    _Changes(end_quads, new_quads).apply(store)
+    return ended
 
 
 def until_time(start: dt.datetime, duration: str) -> dt.datetime:

@@ -30,6 +30,7 @@ __all__ = [
     "ALERT_COLUMNS",
     "acknowledge",
     "alert_history",
+    "expire_silence",
     "list_alerts",
     "list_silences",
     "resolve",
@@ -120,11 +121,18 @@ def silence(
 ) -> SilenceRecord:
     """Mute alerts whose labels match all ``matchers`` until a time or for a ``duration``.
 
-    Matching alerts are silenced at the next :func:`kgsentinel.alerts.process`,
-    and fire again when it expires if their anomalies still stand.
+    Firing alerts it matches are silenced at once, new ones as they are raised;
+    they fire again when it expires if their anomalies still stand.
     """
     return lifecycle.silence(workspace.store, matchers, until=until, duration=duration, by=by,
                              comment=comment, now=now)  # fmt: skip
+
+
+def expire_silence(
+    workspace: Workspace, silence_id: str, *, now: dt.datetime | None = None
+) -> SilenceRecord:
+    """End a silence now; its alerts fire again at the next :func:`kgsentinel.alerts.process`."""
+    return lifecycle.expire_silence(workspace.store, silence_id, now=now)
 
 
 def list_silences(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
@@ -115,6 +115,8 @@ class SilenceRecord:
     ends_at: dt.datetime
     by: str
     comment: str = ""
+    #: how many firing alerts it silenced when it was made
+    muted: int = field(default=0, compare=False)
 
     @property
     def id(self) -> str:

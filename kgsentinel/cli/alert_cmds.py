@@ -119,8 +119,40 @@ def register(app: typer.Typer) -> None:
 
         record = silence(_state(ctx).workspace(), match, until=until, duration=duration,
                          by=_by(by), comment=comment or "")  # fmt: skip
-        typer.echo(f"Silence {record.id} until {record.ends_at.isoformat()}: "
-                   + " ".join(record.matchers))  # fmt: skip
+        matchers = " ".join(record.matchers)
+        typer.echo(f"Silence {record.id} until {record.ends_at.isoformat()}: {matchers} "
+                   f"({record.muted:,} alerts silenced now)")  # fmt: skip
+
+    @command(alerts, "silences")
+    def alerts_silences(
+        ctx: typer.Context,
+        all_: Annotated[bool, typer.Option("--all", help="Also those that ended.")] = False,
+    ) -> None:
+        """List the silences in force (or all of them), the soonest to end first.
+
+        Example: kgsentinel alerts silences --all
+        """
+        from kgsentinel.alerts import list_silences
+
+        now = None if all_ else dt.datetime.now(dt.UTC)
+        found = list_silences(_state(ctx).workspace().store, active_at=now)
+        rows = [[s.id, " ".join(s.matchers), s.starts_at.isoformat(), s.ends_at.isoformat(),
+                 s.by, s.comment] for s in found]  # fmt: skip
+        print_rows(None, ["id", "matchers", "starts", "ends", "by", "comment"], rows)
+
+    @command(alerts, "unsilence")
+    def alerts_unsilence(
+        ctx: typer.Context,
+        silence_id: Annotated[str, typer.Argument(metavar="ID", help="The silence's id.")],
+    ) -> None:
+        """End a silence now; its alerts fire again at the next `alerts process`.
+
+        Example: kgsentinel alerts unsilence 0c1d2e3f4a5b
+        """
+        from kgsentinel.alerts import expire_silence
+
+        record = expire_silence(_state(ctx).workspace(), silence_id)
+        typer.echo(f"Silence {record.id} ended at {record.ends_at.isoformat()}")
 
     @command(alerts, "history")
     def alerts_history(
