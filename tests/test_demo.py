@@ -85,6 +85,21 @@ def test_the_report_says_what_was_loaded_and_what_stands_out(
     assert "Training the 'late' outcome model" in progress
 
 
+def test_critical_anomalies_reach_the_ops_file_as_alerts(demo: tuple[Path, str, str]) -> None:
+    import json
+
+    root, report, _ = demo
+    raised = re.search(r"Alerts: (\d+) raised", report)
+    assert raised is not None
+    assert int(raised.group(1)) >= 10
+    sent = (root / "alerts" / "notifications.jsonl").read_text(encoding="utf-8").splitlines()
+    notes = [json.loads(line) for line in sent]
+    detectors = {note["common_labels"]["detector"] for note in notes}
+    assert {"npi/launch-without-approval", "npi/supplier-complaint-spike"} <= detectors
+    assert {note["common_labels"]["severity"] for note in notes} == {"critical"}
+    assert all(note["title"] in report for note in notes)
+
+
 def test_the_demo_folder_is_a_workspace_a_user_can_go_on_with(
     demo: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

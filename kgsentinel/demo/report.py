@@ -1,4 +1,4 @@
-"""The demo report: what was loaded, what was found, what was planted, what to try next.
+"""The demo report: what was loaded, found, planted, predicted and alerted; what to try next.
 
 :func:`recall_table` compares the planted anomalies' labels with the
 anomalies the detectors wrote: a planted anomaly is found when an anomaly of
@@ -12,8 +12,9 @@ Example:
     ...                        "subject": ["L-1", "L-2"]})
     >>> found = pd.DataFrame({"detector": ["conformance"] * 2, "kind": ["repeated"] * 2,
     ...                       "case_id": ["L-1", "L-9"], "subject": ["e1", "e9"]})
-    >>> recall_table(labels, found).loc[0, ["kind", "planted", "found", "also_flagged"]].tolist()
-    ['rework-loop', 2, 1, 1]
+    >>> row = recall_table(labels, found).iloc[0]
+    >>> row.kind, int(row.planted), int(row.found), int(row.also_flagged)
+    ('rework-loop', 2, 1, 1)
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def riskiest_launches(store: GraphStore, outcome: str = "late") -> pd.DataFrame:
 
 
 def render_report(report: DemoReport) -> str:
-    """The text ``kgsentinel demo`` prints: loaded, top anomalies, found/planted, risks, next."""
+    """The text ``kgsentinel demo`` prints: loaded, found, planted, risks, alerts, next."""
     parts = [
         f"kgsentinel demo: new product introductions of a cosmetics company, in {report.root} "
         f"({report.seconds:.0f} s)",
@@ -104,6 +105,7 @@ def render_report(report: DemoReport) -> str:
         _top_anomalies(report.anomalies),
         _found(report.recall),
         _risks(report),
+        _alerts(report),
         _next(report),
     ]
     return "\n\n".join(parts) + "\n"
@@ -162,6 +164,16 @@ def _risks(report: DemoReport) -> str:
     return "\n".join([head, *_table(["launch", "market", "late", "steps so far"], rows, {2, 3})])
 
 
+def _alerts(report: DemoReport) -> str:
+    alerts = report.alerts
+    delivered = getattr(alerts.delivery, "delivered", 0)
+    lines = [f"Alerts: {alerts.raised} raised (`kgsentinel alerts`); {delivered} notifications "
+             "of the critical ones written to alerts/notifications.jsonl:"]  # fmt: skip
+    lines += [f"  {note.title}" for note in alerts.notifications]
+    lines += [f"  not delivered: {error}" for error in alerts.errors]
+    return "\n".join(lines)
+
+
 def _next(report: DemoReport) -> str:
     root = report.root
     lines = [
@@ -171,6 +183,7 @@ def _next(report: DemoReport) -> str:
         "  kgsentinel query -f queries/stuck-launches.rq     # recipes of docs/cookbook.md",
         "  kgsentinel query -f queries/supplier-complaints.rq",
         "  kgsentinel anomalies --kind risk --format csv > at-risk.csv",
+        "  kgsentinel alerts --state firing                  # and: alerts ack ID -m 'on it'",
         f"  KGSENTINEL_DEMO={root} jupyter lab notebooks/    # explore, triage, predict",
     ]
     if importlib.util.find_spec("kgsentinel.api") is not None:

@@ -2,7 +2,8 @@
 
 :func:`run_demo` makes a workspace (the NPI example: settings, mappings,
 rules), writes its source data with planted anomalies, ingests every source,
-runs the detectors, trains and predicts the ``late`` outcome, and returns a
+runs the detectors, trains and predicts the ``late`` outcome,
+raises alerts (critical ones go to a JSON Lines sink), and returns a
 :class:`DemoReport` that :func:`~kgsentinel.demo.report.render_report` prints.
 
 A demo folder is marked as one, so running the demo again on it starts it
@@ -26,6 +27,7 @@ from kgsentinel.errors import WorkspaceError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from kgsentinel.alerts.engine import AlertsReport
     from kgsentinel.detectors.runner import DetectorReport
     from kgsentinel.ingest.job import IngestReport
     from kgsentinel.predict.runner import PredictReport, TrainReport
@@ -68,6 +70,8 @@ class DemoReport:
     recall: pd.DataFrame
     #: the running launches most likely to be late
     risks: pd.DataFrame
+    #: what the alert engine raised and delivered
+    alerts: AlertsReport
     seconds: float
 
 
@@ -82,6 +86,7 @@ def run_demo(
 
     Refuses a folder that holds anything but an earlier demo.
     """
+    from kgsentinel.alerts import process
     from kgsentinel.demo.report import recall_table, riskiest_launches
     from kgsentinel.demo.sources import generate_sources, write_sources
     from kgsentinel.detectors.anomalies import list_anomalies
@@ -109,10 +114,12 @@ def run_demo(
         training = train(workspace, OUTCOME)
         say("Predicting running launches")
         prediction = predict(workspace, OUTCOME)
+        say("Raising alerts")
+        alerts = process(workspace)
         anomalies = list_anomalies(workspace.store)
         risks = riskiest_launches(workspace.store)
     return DemoReport(root, sources, detectors, training, prediction, anomalies,
-                      recall_table(data.labels, anomalies), risks,
+                      recall_table(data.labels, anomalies), risks, alerts,
                       time.monotonic() - started)  # fmt: skip
 
 
