@@ -498,3 +498,22 @@ def test_a_silence_mutes_firing_alerts_at_once_and_ending_it_lets_them_fire(
     assert list_alerts(ws.store, "silenced").empty
     with pytest.raises(AlertError, match="no silence with id 'nope'"):
         expire_silence(ws, "nope")
+
+
+def test_a_change_from_a_state_changed_meanwhile_is_dropped(ws: Workspace) -> None:
+    from kgsentinel.alerts.records import guarded_update, state_quad
+
+    detected(ws, finding("19"))
+    run(ws, T0)
+    (alert,) = list_alerts(ws.store)["alert"]
+    resolve(ws, alert.rsplit(":", 1)[-1], by="carol", now=T0 + MINUTE)
+    stale = state_quad(alert, "firing")
+    ws.store.update(guarded_update(stale, [stale], [state_quad(alert, "acknowledged")]))
+    assert list_alerts(ws.store)["state"].tolist() == ["resolved"]
+    assert (
+        ws.store.query(
+            "PREFIX kgs: <https://w3id.org/kgsentinel#> SELECT (COUNT(*) AS ?n) "
+            "WHERE { ?alert kgs:state ?state }"
+        ).scalar()
+        == 1
+    )

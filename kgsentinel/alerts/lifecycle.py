@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -33,6 +33,7 @@ from kgsentinel.alerts.records import (
     alert_iri,
     alert_quads,
     change_update,
+    guarded_update,
     last_seen_quad,
     read_alerts,
     read_silences,
@@ -76,22 +77,27 @@ class SyncReport:
 
 @dataclass
 class _Changes:
-    delete: list[ox.Quad]
-    insert: list[ox.Quad]
+    """Quads to add, and moves of alerts from the state they were read in."""
+
+    insert: list[ox.Quad] = field(default_factory=list)
+    moves: list[str] = field(default_factory=list)
 
     def move(
         self, alert: AlertRecord, to: str, *, at: dt.datetime, by: str, **extra: str | None
     ) -> None:
-        self.delete.append(state_quad(alert.iri, alert.state))
-        self.insert.append(state_quad(alert.iri, to))
+        was = state_quad(alert.iri, alert.state)
+        delete, insert = [was], [state_quad(alert.iri, to)]
         if to == "resolved":
-            self.delete.append(last_seen_quad(alert.iri, alert.last_seen))
-            self.insert.append(last_seen_quad(alert.iri, at))
-        self.insert += transition_quads(alert.iri, to=to, at=at, by=by, previous=alert.state,
-                                        **extra)  # fmt: skip
+            delete.append(last_seen_quad(alert.iri, alert.last_seen))
+            insert.append(last_seen_quad(alert.iri, at))
+        insert += transition_quads(alert.iri, to=to, at=at, by=by, previous=alert.state,
+                                   **extra)  # fmt: skip
+        self.moves.append(guarded_update(was, delete, insert))
 
     def apply(self, store: GraphStore) -> None:
-        update = change_update(self.delete, self.insert)
+        """Write everything in one transaction."""
+        parts = [change_update([], self.insert), *self.moves]
+        update = " ;\n".join(part for part in parts if part)
         if update:
             store.update(update)
 
@@ -102,7 +108,7 @@ def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) ->
     alerts = {a.fingerprint: a for a in read_alerts(store, states=OPEN)}
     known = alert_fingerprints(store)
     silences = _active(store, now)
-    changes = _Changes([], [])
+    changes = _Changes()
     raised = resolved = 0
     gone = {fp for fp, g in zip(anomalies["fingerprint"], anomalies["gone"], strict=True)
             if isinstance(g, str)}  # fmt: skip
@@ -191,10 +197,13 @@ def _move(
         raise AlertError(f"alert {alert.id} is {alert.state}; it cannot become {to}")
     if not by.strip():
         raise AlertError("say who makes the change (by), e.g. your user name")
-    changes = _Changes([], [])
+    changes = _Changes()
     changes.move(alert, to, at=now or _now(), by=by, comment=comment)
     changes.apply(store)
-    return find_alert(store, alert.id)
+    now_record = find_alert(store, alert.id)
+    if now_record.state != to:
+        raise AlertError(f"alert {alert.id} became {now_record.state} meanwhile; nothing changed")
+    return now_record
 
 
 def silence(
@@ -228,7 +237,7 @@ def silence(
     record = SilenceRecord(iri=f"urn:kgsentinel:silence:{uuid.uuid4().hex[:12]}",
                            matchers=tuple(parsed), starts_at=start, ends_at=end, by=by,
                            comment=comment)  # fmt: skip
-    changes = _Changes([], silence_quads(record))
+    changes = _Changes(silence_quads(record))
     muting = [(record.iri, [parse_matcher(m) for m in record.matchers])]
     muted = 0
     for alert in read_alerts(store, states=["firing"]):
@@ -253,9 +262,9 @@ def expire_silence(
     if record.ends_at <= at:
         return record
     ended = dataclasses.replace(record, ends_at=at)
-    end_quads = [q for q in silence_quads(record) if q.predicate.value.endswith("#endsAt")]
-    new_quads = [q for q in silence_quads(ended) if q.predicate.value.endswith("#endsAt")]
-    _Changes(end_quads, new_quads).apply(store)
+    (old,) = [q for q in silence_quads(record) if q.predicate.value.endswith("#endsAt")]
+    (new,) = [q for q in silence_quads(ended) if q.predicate.value.endswith("#endsAt")]
+    store.update(guarded_update(old, [old], [new]))
     return ended
 
 

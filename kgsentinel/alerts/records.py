@@ -39,6 +39,7 @@ __all__ = [
     "alert_iri",
     "alert_quads",
     "change_update",
+    "guarded_update",
     "read_alerts",
     "read_silences",
     "seen_update",
@@ -211,6 +212,21 @@ def change_update(delete: Iterable[ox.Quad], insert: Iterable[ox.Quad]) -> str:
     """
     parts = [part for part in (_data("DELETE", delete), _data("INSERT", insert)) if part]
     return " ;\n".join(parts)
+
+
+def guarded_update(condition: ox.Quad, delete: Iterable[ox.Quad], insert: Iterable[ox.Quad]) -> str:
+    """A SPARQL Update deleting and inserting these quads only while ``condition`` holds.
+
+    So a change made from a state that another process has changed meanwhile
+    is dropped, never applied on top of the other.
+    """
+
+    def lines(quads: Iterable[ox.Quad]) -> str:
+        return " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
+                        for q in quads)  # fmt: skip
+
+    return (f"DELETE {{ {lines(delete)} }} INSERT {{ {lines(insert)} }} "
+            f"WHERE {{ {lines([condition])} }}")  # fmt: skip
 
 
 def state_quad(alert: str, state: str) -> ox.Quad:
