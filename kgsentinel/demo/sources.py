@@ -213,7 +213,7 @@ def generate_sources(launches: int = 300, seed: int = 7) -> DemoData:
     log = plants.plant_steps()
     full = log
     log = log[log.completed_at <= as_of].reset_index(drop=True)
-    cases = _cases(log, rng, alone=set(plants.chosen["artwork-before-freeze"]))
+    cases = _cases(log, rng, alone={case for cases in plants.chosen.values() for case in cases})
     products, formulas, lines = _plm(log, cases, plants, rng)
     approvals = _approvals(log, cases, plants, rng)
     feedback = _feedback(log, cases, lines, as_of, rng)
@@ -401,7 +401,8 @@ def _late_labels(full: pd.DataFrame, log: pd.DataFrame) -> list[tuple[str, str, 
 def _cases(log: pd.DataFrame, rng: np.random.Generator, alone: set[str]) -> pd.DataFrame:
     """One row per launch: its market and product SKU (a fifth relaunch a product elsewhere).
 
-    The products of the launches in ``alone`` launch nowhere else.
+    The products of the launches in ``alone`` (those with planted anomalies) launch nowhere
+    else, so no other launch shares their formula's freeze or their approvals.
     """
     cases = log.groupby("case_id", sort=True).agg(market=("market", "first"),
                                                   started=("completed_at", "min"))  # fmt: skip
