@@ -98,6 +98,30 @@ def test_a_batch_with_a_bad_event_stores_nothing_and_names_each_bad_one(workspac
     assert [row["row"] for row in rejects(workspace)] == ["1", "2", "3"]
 
 
+def test_concurrent_posts_of_one_event_store_it_once(workspace: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_workspace(workspace) as ws, ThreadPoolExecutor(8) as pool:
+        reports = list(pool.map(lambda _: ingest_events(ws, [event("1")]), range(16)))
+        assert stored_ids(ws) == ["urn:plm 1"]
+    statuses = sorted(report.events[0].status for report in reports)
+    assert statuses == ["accepted"] + ["duplicate"] * 15
+
+
+def test_a_bad_post_among_concurrent_ones_is_refused_alone(workspace: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    posts = [[event(str(n))] for n in range(12)]
+    posts[5] = [event("5"), event("bad", time="never")]
+    with open_workspace(workspace) as ws, ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(ingest_events, ws, post) for post in posts]
+        errors = [future.exception() for future in futures]
+        assert stored_ids(ws) == sorted(f"urn:plm {n}" for n in range(12) if n != 5)
+    assert [index for index, error in enumerate(errors) if error is not None] == [5]
+    assert isinstance(errors[5], EventError)
+    assert errors[5].rejects == [(1, "time", "'never' is not an ISO 8601 time")]
+
+
 def test_each_post_is_an_ingest_run_of_the_events_source(workspace: Path) -> None:
     from kgsentinel.ingest.job import source_runs
 

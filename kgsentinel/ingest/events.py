@@ -22,6 +22,9 @@ ingesting it from a file give the same triples.
   afresh sees the events, even after a crash. Writing straight into the store
   (not into a spool loaded later) keeps one copy of the truth: what was
   accepted is what a query sees.
+- **Group commit.** Posts that arrive while a write goes (one per request
+  thread) are written next, together: one mapping, one transaction and one
+  flush for all of them, each still checked and answered on its own.
 
 Example:
     >>> import tempfile, pathlib
@@ -41,6 +44,7 @@ import csv
 import datetime as dt
 import threading
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +67,10 @@ __all__ = ["EventOutcome", "EventsReport", "ingest_events", "refuse_events"]
 PROV = "http://www.w3.org/ns/prov#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-#: posts are written one at a time, so a duplicate is told apart from a new event exactly
-_WRITING = threading.Lock()
+#: the group writer of each store: writes to a store go one group at a time, so a duplicate
+#: is told apart from a new event exactly
+_WRITERS: weakref.WeakKeyDictionary[GraphStore, _GroupWriter] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -101,11 +107,76 @@ def ingest_events(workspace: Workspace, events: Sequence[Any]) -> EventsReport:
     """Store CloudEvents (parsed JSON objects), each once by source and id, durably.
 
     Raises :class:`~kgsentinel.errors.EventError` (nothing stored) when any is bad.
+    Posts made at the same time (one per request thread) are written together.
     """
+    post = _Post(list(events))
+    with _WRITERS_LOCK:
+        writer = _WRITERS.setdefault(workspace.store, _GroupWriter())
+    writer.submit(workspace, post)
+    if post.error is not None:
+        raise post.error
+    assert post.report is not None
+    return post.report
+
+
+@dataclass(eq=False)
+class _Post:
+    """One call's events, and what became of them once written."""
+
+    events: list[Any]
+    report: EventsReport | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+    def finish(
+        self, report: EventsReport | None = None, error: BaseException | None = None
+    ) -> None:
+        self.report, self.error, self.done = report, error, True
+
+
+class _GroupWriter:
+    """Group commit: posts that arrive while a write goes are written next, all together.
+
+    Each post is mapped, checked and reported on its own terms (a bad post is
+    refused alone), but the posts of a group share one duplicate look-up, one
+    mapping, one transaction and one flush, so concurrent senders are not
+    limited by the fixed cost of each.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._waiting: list[_Post] = []
+        self._busy = False
+
+    def submit(self, workspace: Workspace, post: _Post) -> None:
+        with self._turn:
+            self._waiting.append(post)
+            while self._busy and not post.done:
+                self._turn.wait()
+            if post.done:
+                return
+            self._busy = True
+            group, self._waiting = self._waiting, []
+        try:
+            _write_group(workspace, group)
+        except BaseException as exc:  # every waiting caller gets the failure
+            for member in group:
+                if not member.done:
+                    member.finish(error=exc)
+        finally:
+            with self._turn:
+                self._busy = False
+                self._turn.notify_all()
+
+
+def _write_group(workspace: Workspace, posts: list[_Post]) -> None:
+    """Write the posts' new events in one transaction; refuse each post with a bad event."""
     from kgsentinel.ingest.cloudevents import event_key
 
     name = workspace.config.events.graph
-    with _WRITING:
+    while posts:
+        events = [event for post in posts for event in post.events]
+        owners = [(post, local) for post in posts for local in range(len(post.events))]
         keys = [event_key(event) for event in events]
         known = _stored(workspace.store, name, [key for key in keys if key is not None])
         fresh = _first_of_each(keys, known)
@@ -115,19 +186,30 @@ def ingest_events(workspace: Workspace, events: Sequence[Any]) -> EventsReport:
         rejects += _mapped(
             name, events, [i for i in range(len(events)) if keys[i] and i not in fresh]
         )[1]
-        if rejects:
-            raise refuse_events(workspace, len(events), sorted(set(rejects)))
-        outcomes = tuple(
-            EventOutcome(index, key[0], key[1], "accepted" if index in fresh else "duplicate")
-            for index, key in enumerate(keys)
-            if key is not None
-        )
-        if not fresh:
-            return EventsReport(name, outcomes, None)
-        run = f"urn:kgsentinel:run:{uuid.uuid4().hex}"
-        workspace.store.add([*quads, *_provenance(name, run, len(fresh), len(quads))])
-        _make_durable(workspace.store)
-    return EventsReport(name, outcomes, run)
+        refused: dict[_Post, list[tuple[int, str, str]]] = {}
+        for index, field, reason in rejects:
+            post, local = owners[index]
+            refused.setdefault(post, []).append((local, field, reason))
+        if refused:  # refuse those, and map the others again without them
+            for post, found in refused.items():
+                post.finish(error=refuse_events(workspace, len(post.events), sorted(set(found))))
+            posts = [post for post in posts if post not in refused]
+            continue
+        run = f"urn:kgsentinel:run:{uuid.uuid4().hex}" if fresh else None
+        if run is not None:
+            workspace.store.add([*quads, *_provenance(name, run, len(fresh), len(quads))])
+            _make_durable(workspace.store)
+        outcomes: dict[_Post, list[EventOutcome]] = {post: [] for post in posts}
+        for index, key in enumerate(keys):
+            post, local = owners[index]
+            if key is not None:
+                status = "accepted" if index in fresh else "duplicate"
+                outcomes[post].append(EventOutcome(local, key[0], key[1], status))
+        for post in posts:
+            mine = tuple(outcomes[post])
+            wrote = any(outcome.status == "accepted" for outcome in mine)
+            post.finish(EventsReport(name, mine, run if wrote else None))
+        return
 
 
 def _first_of_each(keys: list[tuple[str, str] | None], known: set[tuple[str, str]]) -> set[int]:
