@@ -409,3 +409,14 @@ async def test_changing_alerts_needs_an_operator(alerting: httpx.AsyncClient) ->
         assert (await alerting.post(url, json=body, headers=auth("ingester"))).status_code == 403
     assert (await alerting.get("/alerts")).status_code == 401
     assert await alert_ids(alerting, "&state=firing") == await alert_ids(alerting)
+
+
+def test_docs_name_every_events_and_rest_route() -> None:
+    from kgsentinel.api import events, rest, rest_alerts
+
+    text = (Path(__file__).parents[1] / "docs" / "rest.md").read_text(encoding="utf-8")
+    for module in (events, rest, rest_alerts):
+        for route in module.router.routes:
+            for method in route.methods:  # type: ignore[attr-defined]
+                shown = route.path.replace("{name:path}", "{name}")  # type: ignore[attr-defined]
+                assert f"{method} {shown}" in text, f"{method} {shown}"
