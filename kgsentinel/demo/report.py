@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 from typing import TYPE_CHECKING
 
 from kgsentinel.demo.sources import NPI, PLANTED_KINDS
@@ -184,8 +183,8 @@ def _next(report: DemoReport) -> str:
         "  kgsentinel query -f queries/supplier-complaints.rq",
         "  kgsentinel anomalies --kind risk --format csv > at-risk.csv",
         "  kgsentinel alerts --state firing                  # and: alerts ack ID -m 'on it'",
-        f"  KGSENTINEL_DEMO={root} jupyter lab notebooks/    # explore, triage, predict",
+        "  kgsentinel serve                                  # the HTTP API ('.[server]' extra)",
+        "From the kgsentinel checkout, the analysts' notebooks ('.[notebooks]' extra):",
+        f"  KGSENTINEL_DEMO={root} jupyter lab notebooks/",
     ]
-    if importlib.util.find_spec("kgsentinel.api") is not None:
-        lines.append("  kgsentinel serve                                  # the HTTP API")
     return "\n".join(lines)
