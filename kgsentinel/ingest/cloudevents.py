@@ -121,9 +121,7 @@ def _line(builder: ChunkBuilder, subjects: set[str], row: int, line: bytes) -> N
     add_record(builder, subjects, row, record)
 
 
-def add_record(
-    builder: ChunkBuilder, subjects: set[str], row: int, record: dict[str, Any]
-) -> None:
+def add_record(builder: ChunkBuilder, subjects: set[str], row: int, record: dict[str, Any]) -> None:
     """Add one event already parsed from JSON to ``builder``, or reject it naming the field.
 
     ``subjects`` are the cases already added as objects (each is added once).
