@@ -210,3 +210,16 @@ def test_a_route_to_an_undefined_sink_is_one_line_naming_the_route(ws: Path) -> 
     assert "[alerts.routes.npi] sink 'slak' is not defined: add a [sinks.slak] section" in (
         result.stderr
     )
+
+
+def test_a_sink_missing_its_secret_waits_while_the_others_deliver(ws: Path) -> None:
+    (ws / "kgsentinel.toml").write_text(
+        SETTINGS.replace('sink = "ops"', 'sink = ["ops", "team"]')
+        + '[sinks.team]\nkind = "slack"\nurl_env = "NPI_SLACK_WEBHOOK"\n'
+    )
+    result = detect(ws)
+    assert "Warning: [sinks.team] url_env: the environment variable NPI_SLACK_WEBHOOK" in (
+        result.stderr
+    )
+    assert len(notifications(ws)) > 0
+    assert "notifications waiting" in kgsentinel(ws, "alerts").stderr

@@ -63,7 +63,8 @@ class AlertsReport:
     """What one :func:`process` run did.
 
     ``delivery`` is the outbox's report (``None`` when no sink was used);
-    ``errors`` are its delivery errors, one line each, to be retried.
+    ``errors`` are one line each: sinks that could not be made (their
+    notifications wait) and delivery errors (retried).
     """
 
     raised: int = 0
@@ -105,16 +106,17 @@ def process(
         book.pending = [_encode(note) for note in notes]
         book.save()
         enqueued = _flush_pending(book, queue)
-        delivery = None
+        delivery, errors = None, []
         if sinks is None and config.enabled:
-            sinks = _sinks(workspace)
+            sinks, errors = _sinks(workspace)
         if sinks is not None:
             delivery = queue.deliver(sinks, now=now)
+            errors += list(getattr(delivery, "errors", None) or [])
     return AlertsReport(
         raised=synced.raised, resolved=synced.resolved, silenced=synced.silenced,
         unsilenced=synced.unsilenced, notifications=tuple(notes), enqueued=enqueued,
         delivery=delivery, groups=len(book.groups),
-        errors=list(getattr(delivery, "errors", None) or []),
+        errors=errors,
         next_due=min((g.next_flush for g in book.groups.values() if g.last_sent is None),
                      default=None),
     )  # fmt: skip
@@ -238,10 +240,19 @@ def _outbox(workspace: Workspace) -> NotificationQueue:
     return Outbox(workspace.state_dir)
 
 
-def _sinks(workspace: Workspace) -> Mapping[str, Sink]:
-    from kgsentinel.alerts.sinks import build_sinks
+def _sinks(workspace: Workspace) -> tuple[dict[str, Sink], list[str]]:
+    """The sinks that can be made; one that cannot (a variable not set) is an error line,
+    and its notifications wait in the outbox while the others are delivered."""
+    from kgsentinel.alerts.sinks import build_sink
+    from kgsentinel.errors import ConfigError
 
-    return build_sinks(workspace.config.sinks, workspace.env, root=workspace.root)
+    sinks, errors = {}, []
+    for name, settings in workspace.config.sinks.items():
+        try:
+            sinks[name] = build_sink(name, settings, workspace.env, root=workspace.root)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    return sinks, errors
 
 
 @contextlib.contextmanager

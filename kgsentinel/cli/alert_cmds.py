@@ -191,7 +191,14 @@ def register(app: typer.Typer) -> None:
         """
         from kgsentinel.alerts import process
 
-        typer.echo(summary(process(_state(ctx).workspace())))
+        echo_report(process(_state(ctx).workspace()))
+
+
+def echo_report(report: Any, *, prefix: str = "", err: bool = False) -> None:
+    """Print the summary of an alerts run, then each of its errors as a warning on stderr."""
+    typer.echo(prefix + summary(report), err=err)
+    for error in report.errors:
+        typer.secho(f"Warning: {error}", err=True, fg=typer.colors.YELLOW)
 
 
 def summary(report: Any) -> str:

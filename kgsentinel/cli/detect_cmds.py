@@ -50,9 +50,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{total:,} anomalies found ({mode} run); see `kgsentinel anomalies`", err=True)
         if workspace.config.alerts.enabled:
             from kgsentinel.alerts import process
-            from kgsentinel.cli.alert_cmds import summary
+            from kgsentinel.cli.alert_cmds import echo_report
 
-            typer.echo(f"Alerts: {summary(process(workspace))}", err=True)
+            echo_report(process(workspace), prefix="Alerts: ", err=True)
 
     @command(app, "detectors")
     def detectors(ctx: typer.Context) -> None:
