@@ -517,3 +517,17 @@ def test_a_change_from_a_state_changed_meanwhile_is_dropped(ws: Workspace) -> No
         ).scalar()
         == 1
     )
+
+
+def test_an_alert_about_an_event_shows_the_case_of_the_event(ws: Workspace) -> None:
+    event = Finding(kind="slow", subject="urn:x:event/20-3", score=0.8, activity="Formulation",
+                    explanation="Formulation took 24 days; usually 10")  # fmt: skip
+    quads = anomaly_quads("timing", event, run="urn:kgsentinel:run:test", detected_at=T0,
+                          subjects=["urn:x:case/20"])  # fmt: skip
+    steps = ox.NamedNode("urn:kgsentinel:graph:steps")
+    quads.append(ox.Quad(ox.NamedNode("urn:x:case/20"), ox.NamedNode(KGS + "caseId"),
+                         ox.Literal("20"), steps))  # fmt: skip
+    ws.store.add(quads)
+    run(ws, T0)
+    row = list_alerts(ws.store).iloc[0]
+    assert (row["case_id"], row["activity"], row["kind"]) == ("20", "Formulation", "slow")

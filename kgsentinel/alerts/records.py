@@ -378,9 +378,16 @@ def read_alerts(
             activity=_text(row.activity) or None,
             routes=tuple(sorted(routes.get(row.alert, []))),
         )
-        for row in rows.drop_duplicates("alert").itertuples(index=False)
+        for row in _one_per_alert(rows).itertuples(index=False)
     ]
     return sorted(records, key=lambda r: (r.first_seen, r.iri))
+
+
+def _one_per_alert(rows: Any) -> Any:
+    """One row per alert, preferring one with a case id (an anomaly about an event and
+    its case has a row for each subject)."""
+    ranked = rows.sort_values(["alert", "case_id"], na_position="last", kind="stable")
+    return ranked.drop_duplicates("alert")
 
 
 _FINGERPRINTS = (
