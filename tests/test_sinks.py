@@ -231,18 +231,20 @@ def test_a_receiver_that_is_down_loses_nothing_and_gets_it_once_it_is_up(tmp_pat
     assert outbox.pending() == []
 
 
-def test_retry_after_in_seconds_is_honoured(receiver: HttpReceiver, tmp_path: Path) -> None:
+def test_retry_after_in_seconds_is_honoured_for_the_whole_sink(
+    receiver: HttpReceiver, tmp_path: Path
+) -> None:
     sinks = sinks_for({"slack": {"kind": "slack", "url_env": "U"}}, {"U": receiver.url()}, tmp_path)
     outbox = Outbox(tmp_path, base_delay=1, max_delay=5)
-    outbox.enqueue([notification("slack", alert(1))])
+    outbox.enqueue([notification("slack", alert(1)), notification("slack", alert(2))])
     receiver.throttle("120")
     report = outbox.deliver(sinks, now=T0)
     assert report.retrying == 1
     assert "HTTP 429" in report.errors[0]
     assert outbox.deliver(sinks, now=T0 + timedelta(seconds=119)).attempted == 0
     assert len(receiver.received()) == 1
-    assert outbox.deliver(sinks, now=T0 + timedelta(seconds=120)).delivered == 1
-    assert [r.status for r in receiver.received()] == [429, 200]
+    assert outbox.deliver(sinks, now=T0 + timedelta(seconds=120)).delivered == 2
+    assert [r.status for r in receiver.received()] == [429, 200, 200]
 
 
 def test_retry_after_as_an_http_date_is_honoured(receiver: HttpReceiver, tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ seen before does nothing, so re-running the engine never sends a change twice.
 * a transient failure (receiver down, 5xx, 408, 429, timeouts): retried later,
   after exponential backoff with full jitter (``uniform(0, min(max_delay,
   base_delay * 2**(attempts-1)))``), and never sooner than the receiver's
-  ``Retry-After``; after ``max_age`` of failures it becomes a dead letter;
+  ``Retry-After``, which holds every entry of that sink; after ``max_age`` of
+  failures it becomes a dead letter. The sink's other entries wait for the
+  next call instead of each trying the failing receiver;
 * a permanent failure (payload refused, bad credentials): a dead letter at once,
   with the reason. :meth:`Outbox.requeue` sends a dead letter again.
 
@@ -239,6 +241,8 @@ class Outbox:
                 self._settle(db, key, outcome, attempts + 1, at, created_at, report)
                 if outcome is not None and not outcome.permanent:
                     failed_sinks.add(sink_name)
+                    if outcome.retry_after is not None:
+                        _hold_sink(db, sink_name, until=at + outcome.retry_after)
             report.deferred = _count_due(db, at, only_sinks=sorted(failed_sinks), tried=tried)
             db.execute(
                 "DELETE FROM entries WHERE state = 'delivered' AND delivered_at < ?",
@@ -348,6 +352,15 @@ class Outbox:
                 {"at": _epoch(now), "keys": wanted},
             )
             return cursor.rowcount
+
+
+def _hold_sink(db: sqlite3.Connection, sink: str, *, until: float) -> None:
+    """The receiver asked to wait (Retry-After): none of the sink's entries goes before."""
+    db.execute(
+        "UPDATE entries SET next_attempt_at = max(next_attempt_at, ?) "
+        "WHERE sink = ? AND state = 'pending'",
+        (until, sink),
+    )
 
 
 def _count_due(
