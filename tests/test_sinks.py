@@ -312,6 +312,20 @@ def test_no_secret_reaches_an_error_or_a_dead_letter(tmp_path: Path) -> None:
     assert str(port) not in shown
 
 
+def test_a_refusal_that_echoes_the_secret_url_is_redacted(
+    receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    url = receiver.url(f"/services/{SLACK_TOKEN}")
+    sinks = sinks_for({"slack": {"kind": "slack", "url_env": "U"}}, {"U": url}, tmp_path)
+    receiver.answer(404, body=f"Cannot POST /services/{SLACK_TOKEN} (token xoxb-very-secret-token)")
+    outbox = Outbox(tmp_path)
+    outbox.enqueue([notification("slack", alert(1))])
+    report = outbox.deliver(sinks, now=T0)
+    [dead] = outbox.dead_letters()
+    assert dead.last_error == "sink slack: Slack answered HTTP 404: Cannot POST *** (token ***)"
+    assert SLACK_TOKEN not in " ".join(report.errors)
+
+
 def _closed_port() -> int:
     from peers import free_port
 

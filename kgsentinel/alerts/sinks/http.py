@@ -23,13 +23,22 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from kgsentinel.errors import DeliveryError
 
-__all__ = ["TRANSIENT_STATUS", "parse_retry_after", "post_json", "refusal"]
+__all__ = [
+    "TRANSIENT_STATUS",
+    "parse_retry_after",
+    "post_json",
+    "redact",
+    "refusal",
+    "secret_parts",
+]
 
 TRANSIENT_STATUS = frozenset({408, 425, 429})
 _REASON_CHARS = 200
+_SECRET_MIN = 6  # shorter parts of a URL ("api", "v2") are no secret and would garble reasons
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -69,8 +78,40 @@ def post_json(
         raise DeliveryError(f"sink {sink}: cannot reach {what} ({_transport(exc)})") from None
     if response.is_success:
         return response
-    raise refusal(sink, response.status_code, response.headers.get("retry-after"),
-                  response.text, what=what)  # fmt: skip
+    body = redact(response.text, secret_parts(url, headers or {}))
+    raise refusal(sink, response.status_code, response.headers.get("retry-after"), body,
+                  what=what)  # fmt: skip
+
+
+def secret_parts(url: str, headers: Mapping[str, str]) -> list[str]:
+    """What of a request may be secret: the URL, its path, query and longer path segments,
+    and the Authorization header (with and without its scheme).
+
+    Example:
+        >>> secret_parts("https://h.example/T0/xoxb123456", {})
+        ['https://h.example/T0/xoxb123456', '/T0/xoxb123456', 'xoxb123456']
+    """
+    parts = urlsplit(url)
+    found = [url, parts.path, parts.query, *parts.path.split("/")]
+    authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    found += [authorization, authorization.partition(" ")[2]]
+    seen: list[str] = []
+    for part in found:
+        if len(part) >= _SECRET_MIN and part not in seen:
+            seen.append(part)
+    return seen
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret replaced by ``***`` (longest first).
+
+    Example:
+        >>> redact("Cannot POST /services/T0/B0/xoxb123456", ["/services/T0/B0/xoxb123456"])
+        'Cannot POST ***'
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def refusal(
