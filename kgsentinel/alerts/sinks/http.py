@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import functools
 import ssl
 import time
@@ -142,7 +143,9 @@ def _client(timeout: float, ca_file: str | None) -> Any:
     import httpx
 
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
-    return httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
+    client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
+    atexit.register(client.close)
+    return client
 
 
 def _transport(exc: Exception) -> str:
