@@ -531,3 +531,11 @@ def test_an_alert_about_an_event_shows_the_case_of_the_event(ws: Workspace) -> N
     run(ws, T0)
     row = list_alerts(ws.store).iloc[0]
     assert (row["case_id"], row["activity"], row["kind"]) == ("20", "Formulation", "slow")
+
+
+def test_an_alert_whose_anomaly_is_gone_from_the_graph_resolves(ws: Workspace) -> None:
+    detected(ws, finding("21"))
+    run(ws, T0)
+    ws.store.drop_graph("anomalies")
+    assert run(ws, T0 + MINUTE).resolved == 1
+    assert list_alerts(ws.store)["state"].tolist() == ["resolved"]

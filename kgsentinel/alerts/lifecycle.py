@@ -19,9 +19,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -63,6 +63,8 @@ __all__ = [
 
 AUTOMATIC = "kgsentinel"
 OPEN = ("firing", "acknowledged", "silenced")
+#: a silence in force: its IRI and its matchers
+_Silence = tuple[str, list[Matcher]]
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class _Changes:
 
     insert: list[ox.Quad] = field(default_factory=list)
     moves: list[str] = field(default_factory=list)
+    last_state: str = ""
 
     def move(
         self, alert: AlertRecord, to: str, *, at: dt.datetime, by: str, **extra: str | None
@@ -93,6 +96,7 @@ class _Changes:
         insert += transition_quads(alert.iri, to=to, at=at, by=by, previous=alert.state,
                                    **extra)  # fmt: skip
         self.moves.append(guarded_update(was, delete, insert))
+        self.last_state = to
 
     def apply(self, store: GraphStore) -> None:
         """Write everything in one transaction."""
@@ -103,17 +107,30 @@ class _Changes:
 
 
 def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) -> SyncReport:
-    """Raise, resolve, silence and unsilence alerts to match the anomalies and silences now."""
+    """Raise, resolve, silence and unsilence alerts to match the anomalies and silences now.
+
+    An open alert whose anomaly is invalidated, or gone from the graph, is resolved.
+    """
     anomalies = standing_anomalies(store)
-    alerts = {a.fingerprint: a for a in read_alerts(store, states=OPEN)}
-    known = alert_fingerprints(store)
+    standing = anomalies[anomalies["gone"].isna()]
     silences = _active(store, now)
     changes = _Changes()
-    raised = resolved = 0
-    gone = {fp for fp, g in zip(anomalies["fingerprint"], anomalies["gone"], strict=True)
-            if isinstance(g, str)}  # fmt: skip
-    for row in anomalies.itertuples(index=False):
-        if row.fingerprint in known or row.fingerprint in gone:
+    raised = _raise_new(changes, standing, alert_fingerprints(store), silences, config, now)
+    moved = _follow(changes, read_alerts(store, states=OPEN), set(standing["fingerprint"]),
+                    silences, now)  # fmt: skip
+    changes.apply(store)
+    store.update(seen_update(now))
+    return SyncReport(raised, moved["resolved"], moved["silenced"], moved["firing"])
+
+
+def _raise_new(
+    changes: _Changes, standing: Any, known: set[str], silences: list[_Silence],
+    config: AlertsConfig, now: dt.datetime,
+) -> int:  # fmt: skip
+    """Add an alert for each standing anomaly that has none; how many."""
+    raised = 0
+    for row in standing.itertuples(index=False):
+        if row.fingerprint in known:
             continue
         muting = _muting(silences, row.labels)
         state = "silenced" if muting else "firing"
@@ -125,32 +142,37 @@ def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) ->
                                            by=AUTOMATIC, silence=muting)  # fmt: skip
         known.add(row.fingerprint)
         raised += 1
-    silenced = unsilenced = 0
-    for fingerprint, alert in alerts.items():
-        if fingerprint in gone:
-            changes.move(alert, "resolved", at=now, by=AUTOMATIC)
-            resolved += 1
-            continue
+    return raised
+
+
+def _follow(
+    changes: _Changes, alerts: list[AlertRecord], standing: set[str],
+    silences: list[_Silence], now: dt.datetime,
+) -> dict[str, int]:  # fmt: skip
+    """Resolve, silence and unsilence open alerts; how many moved to each state."""
+    moved = {"resolved": 0, "silenced": 0, "firing": 0}
+    for alert in alerts:
         muting = _muting(silences, alert.labels)
-        if alert.state == "firing" and muting:
+        if alert.fingerprint not in standing:
+            changes.move(alert, "resolved", at=now, by=AUTOMATIC)
+        elif alert.state == "firing" and muting:
             changes.move(alert, "silenced", at=now, by=AUTOMATIC, silence=muting)
-            silenced += 1
         elif alert.state == "silenced" and not muting:
             changes.move(alert, "firing", at=now, by=AUTOMATIC,
                          comment="its silences expired")  # fmt: skip
-            unsilenced += 1
-    changes.apply(store)
-    store.update(seen_update(now))
-    return SyncReport(raised, resolved, silenced, unsilenced)
+        else:
+            continue
+        moved[changes.last_state] += 1
+    return moved
 
 
-def _active(store: GraphStore, now: dt.datetime) -> list[tuple[str, list[Matcher]]]:
+def _active(store: GraphStore, now: dt.datetime) -> list[_Silence]:
     return [
         (s.iri, [parse_matcher(m) for m in s.matchers]) for s in read_silences(store, active_at=now)
     ]
 
 
-def _muting(silences: list[tuple[str, list[Matcher]]], labels: dict[str, str]) -> str | None:
+def _muting(silences: list[_Silence], labels: Mapping[str, str]) -> str | None:
     """The first silence in force whose matchers all hold for ``labels``."""
     return next((iri for iri, matchers in silences if matches_all(matchers, labels)), None)
 
