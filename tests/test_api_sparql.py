@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,39 @@ async def test_a_runaway_query_is_stopped_while_others_are_served(
             os.kill(killed.pop(), 0)
         after = await client.get("/sparql", params={"query": quick})
         assert rows(after) == [{"n": "3000"}]
+
+
+async def test_ingest_detector_and_delivery_counts_show_in_the_metrics(
+    client: httpx.AsyncClient,
+) -> None:
+    from kgsentinel.api.metrics import record_delivery, record_detector_run, record_ingest
+
+    name = f"plm-{uuid.uuid4().hex[:8]}"  # counters live as long as the process
+    record_ingest(name, 7, rejected=2)
+    record_detector_run(name, "failed")
+    record_delivery(name, "dead")
+    text = (await client.get("/metrics")).text
+    assert f'kgsentinel_ingested_rows_total{{outcome="loaded",source="{name}"}} 7.0' in text
+    assert f'kgsentinel_ingested_rows_total{{outcome="rejected",source="{name}"}} 2.0' in text
+    assert f'kgsentinel_detector_runs_total{{detector="{name}",outcome="failed"}} 1.0' in text
+    assert f'kgsentinel_alert_deliveries_total{{outcome="dead",sink="{name}"}} 1.0' in text
+
+
+async def test_a_graph_still_loading_is_not_seen(workspace: Path, opened: list[Workspace]) -> None:
+    opened.append(open_workspace(with_settings(workspace)))
+    store = opened[0].store
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    async with api_client(create_app(opened[0])) as client:
+        with store.writer("late") as writer:
+            lines = (
+                f'<urn:x:p9> <{rdf_type}> <urn:x:Product> .\n<urn:x:p9> <urn:x:name> "Hidden" .\n'
+            )
+            writer.write(lines.encode())
+            for _ in range(1000):  # until the block is in the store, its graph still hidden
+                if list(store.pyoxigraph.quads_for_pattern(ox.NamedNode("urn:x:p9"), None, None)):
+                    break
+                await asyncio.sleep(0.01)
+            during = rows(await client.get("/sparql", params={"query": SELECT}))
+        after = rows(await client.get("/sparql", params={"query": SELECT}))
+    assert during == []
+    assert after == [{"p": "urn:x:p9", "name": "Hidden"}]

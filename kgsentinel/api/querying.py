@@ -231,7 +231,11 @@ class Snapshots:
         visible = self.store._visible_graphs()
         names = None if visible is None else [_graph_name(g) for g in visible]
         path = self.folder / f"{generation}-{uuid.uuid4().hex[:8]}"
-        self.store.pyoxigraph.backup(str(path))
+        try:
+            self.store.pyoxigraph.backup(str(path))
+        except OSError as exc:
+            shutil.rmtree(path, ignore_errors=True)
+            raise QueryFailed("failed", f"cannot make a checkpoint of the store: {exc}") from None
         if self._current is not None:
             self._old.append(self._current)
         self._current = _Snapshot(path, generation, names)
@@ -328,11 +332,11 @@ class WorkerPool:
     def run(self, request: QueryRequest, timeout: float) -> bytes:
         """The result of ``request`` within ``timeout`` seconds, or stop it and raise."""
         deadline = time.monotonic() + timeout
-        try:
-            worker = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            raise QueryTimeout from None
         with self.snapshots.use() as snapshot:
+            try:
+                worker = self._idle.get(timeout=timeout)
+            except queue.Empty:
+                raise QueryTimeout from None
             visible = snapshot.visible
             if request.union and visible is not None:
                 request = _with_graphs(request, visible)
