@@ -9,6 +9,7 @@ import httpx
 import pytest
 from api_client import api_client
 from fastapi import APIRouter, Depends
+from typer.testing import CliRunner
 
 from kgsentinel.api.app import create_app
 from kgsentinel.api.config import ApiConfig
@@ -199,3 +200,28 @@ async def test_cors_is_off_by_default_and_allows_the_configured_origins(tmp_path
         assert answer.headers["access-control-allow-origin"] == "https://dash.example.com"
         other = await cors.get("/healthz", headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_create_token_prints_it_once_and_the_lines_that_make_it_work(
+    cli: CliRunner, workspace: Path
+) -> None:
+    from kgsentinel.cli.app import app
+    from kgsentinel.workspace import open_workspace
+
+    result = cli.invoke(app, ["create-token", "ci", "--role", "operator"])
+    assert result.exit_code == 0, result.stderr
+    token = result.stdout.strip()
+    lines = result.stderr[result.stderr.index("[api.tokens.ci]") :]
+    assert token not in lines
+    (workspace / "kgsentinel.toml").write_text(lines, encoding="utf-8")
+    with open_workspace(workspace) as opened:
+        registry = TokenRegistry(opened.config.api, {})
+    assert registry.identify(token) == Principal("ci", "operator")
+
+
+def test_create_token_refuses_an_unknown_role(cli: CliRunner) -> None:
+    from kgsentinel.cli.app import app
+
+    result = cli.invoke(app, ["create-token", "ci", "--role", "root"])
+    assert result.exit_code != 0
+    assert "reader, ingester, operator, admin" in result.stderr
