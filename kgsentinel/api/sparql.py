@@ -17,6 +17,7 @@ and its result limited to ``[api] max_result_bytes`` (see :mod:`.querying`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Annotated, Any
 
@@ -250,7 +251,8 @@ async def _update(request: Request, principal: Principal, operation: Operation) 
         raise HTTPException(403, f"token {principal.name!r} has role {principal.role}; an "
                             "update needs operator or above")  # fmt: skip
     text = add_using(operation.text, operation.default_graphs, operation.named_graphs)
-    text = f"BASE {ox.NamedNode(_endpoint(request))} {text}"
+    with contextlib.suppress(ValueError):  # a Host that makes no IRI: no base
+        text = f"BASE {ox.NamedNode(_endpoint(request))} {text}"
     store = request.app.state.workspace.store
     try:
         await anyio.to_thread.run_sync(store.update, text)
