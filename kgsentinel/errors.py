@@ -164,4 +164,3 @@ class DeliveryError(AlertError):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
-
