@@ -302,6 +302,33 @@ def test_an_anomaly_no_longer_found_resolves_and_sends_one_resolved_notice(
     assert history["by"].tolist() == ["kgsentinel", "kgsentinel"]
 
 
+def test_an_anomaly_found_again_fires_its_resolved_alert_again(ws: Workspace) -> None:
+    from kgsentinel.detectors.runner import _clear_returning
+
+    detected(ws, finding("4"))
+    run(ws, T0)
+    gone(ws, finding("4"))
+    run(ws, T0 + MINUTE)
+    _clear_returning(ws, [anomaly_iri("conformance", finding("4"))])  # as detect does
+    ws.store.add(anomaly_quads("conformance", finding("4"), run="urn:kgsentinel:run:again",
+                               detected_at=T0 + 10 * MINUTE))  # fmt: skip
+    report = run(ws, T0 + 11 * MINUTE)
+    history = alert_history(ws.store, list_alerts(ws.store)["id"][0])
+    assert report.refired == 1
+    assert list_alerts(ws.store)["state"].tolist() == ["firing"]
+    assert history["to"].tolist() == ["firing", "resolved", "firing"]
+
+
+def test_an_alert_resolved_by_hand_stays_resolved_while_its_anomaly_stands(
+    ws: Workspace,
+) -> None:
+    detected(ws, finding("4"))
+    run(ws, T0)
+    resolve(ws, list_alerts(ws.store)["id"][0], by="ana", now=T0 + MINUTE)
+    run(ws, T0 + 2 * MINUTE)
+    assert list_alerts(ws.store)["state"].tolist() == ["resolved"]
+
+
 def test_routes_send_each_alert_to_the_sinks_of_its_route(ws: Workspace) -> None:
     route = 'match = [\'team="npi"\', \'severity=~"warning|critical"\']\nsink = "npi"\n'
     configure(ws, "[alerts.routes.npi]\n" + route)

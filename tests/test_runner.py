@@ -198,6 +198,27 @@ def test_a_finding_no_longer_found_is_invalidated(loaded: Path) -> None:
         assert gone.boolean
 
 
+def test_a_finding_found_again_after_it_was_invalidated_stands_again(loaded: Path) -> None:
+    with open_workspace(loaded) as ws:
+        detect(ws)
+    fixed = [line for line in ROWS if not line.startswith("F,")] + steps("F", NORMAL, day=20)
+    ingest(loaded, fixed)
+    with open_workspace(loaded) as ws:
+        detect(ws)
+    ingest(loaded, ROWS)  # F is long again
+    with open_workspace(loaded) as ws:
+        [report] = detect(ws)
+        again = list_anomalies(ws.store)
+        described = ws.store.query(
+            "PREFIX kgs: <https://w3id.org/kgsentinel#> PREFIX prov: <http://www.w3.org/ns/prov#> "
+            "SELECT ?run ?gone WHERE { ?a kgs:detectedAt ?t ; prov:wasGeneratedBy ?run "
+            "OPTIONAL { ?a prov:invalidatedAtTime ?gone } }"
+        ).rows()
+    assert report.new == 1
+    assert again["case_id"].tolist() == ["F"]
+    assert described == [{"run": report.run, "gone": None}]  # once, afresh, by the last run
+
+
 def test_each_run_is_recorded_and_listed(loaded: Path, cli: CliRunner) -> None:
     with open_workspace(loaded) as ws:
         detect(ws)

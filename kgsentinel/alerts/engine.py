@@ -71,6 +71,8 @@ class AlertsReport:
     resolved: int = 0
     silenced: int = 0
     unsilenced: int = 0
+    #: resolved alerts whose anomaly was detected again
+    refired: int = 0
     notifications: tuple[Notification, ...] = ()
     enqueued: int = 0
     delivery: Any = None
@@ -114,7 +116,8 @@ def process(
             errors += list(getattr(delivery, "errors", None) or [])
     return AlertsReport(
         raised=synced.raised, resolved=synced.resolved, silenced=synced.silenced,
-        unsilenced=synced.unsilenced, notifications=tuple(notes), enqueued=enqueued,
+        unsilenced=synced.unsilenced, refired=synced.refired, notifications=tuple(notes),
+        enqueued=enqueued,
         delivery=delivery, groups=len(book.groups),
         errors=errors,
         next_due=min((g.next_flush for g in book.groups.values() if g.last_sent is None),

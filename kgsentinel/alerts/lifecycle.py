@@ -75,6 +75,7 @@ class SyncReport:
     resolved: int = 0
     silenced: int = 0
     unsilenced: int = 0
+    refired: int = 0
 
 
 @dataclass
@@ -118,9 +119,10 @@ def sync_alerts(store: GraphStore, config: AlertsConfig, *, now: dt.datetime) ->
     raised = _raise_new(changes, standing, alert_fingerprints(store), silences, config, now)
     moved = _follow(changes, read_alerts(store, states=OPEN), set(standing["fingerprint"]),
                     silences, now)  # fmt: skip
+    refired = _refire(changes, store, standing, silences, now)
     changes.apply(store)
     store.update(seen_update(now))
-    return SyncReport(raised, moved["resolved"], moved["silenced"], moved["firing"])
+    return SyncReport(raised, moved["resolved"], moved["silenced"], moved["firing"], refired)
 
 
 def _raise_new(
@@ -164,6 +166,26 @@ def _follow(
             continue
         moved[changes.last_state] += 1
     return moved
+
+
+def _refire(
+    changes: _Changes, store: GraphStore, standing: Any, silences: list[_Silence],
+    now: dt.datetime,
+) -> int:  # fmt: skip
+    """Fire again the resolved alerts whose anomaly was detected anew after they resolved.
+
+    An alert resolved by hand while its anomaly still stands stays resolved;
+    one whose anomaly went away and came back fires (or is silenced) again.
+    """
+    detected = dict(zip(standing["fingerprint"], standing["detected"], strict=True))
+    refired = 0
+    for alert in read_alerts(store, states=["resolved"], fingerprints=list(detected)):
+        if detected[alert.fingerprint] > alert.last_seen:
+            muting = _muting(silences, alert.labels)
+            changes.move(alert, "silenced" if muting else "firing", at=now, by=AUTOMATIC,
+                         silence=muting, comment="its anomaly was found again")  # fmt: skip
+            refired += 1
+    return refired
 
 
 def _active(store: GraphStore, now: dt.datetime) -> list[_Silence]:

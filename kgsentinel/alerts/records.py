@@ -255,10 +255,10 @@ def seen_update(at: dt.datetime) -> str:
 
 _ANOMALIES = (
     _PREFIXES
-    + """SELECT ?anomaly ?fingerprint ?detector ?kind ?severity ?gone WHERE {
+    + """SELECT ?anomaly ?fingerprint ?detector ?kind ?severity ?detected ?gone WHERE {
   GRAPH ANOMALIES {
     ?anomaly a kgs:Anomaly ; kgs:fingerprint ?fingerprint ; kgs:detector ?detector ;
-             kgs:kind ?kind ; kgs:severity ?severity .
+             kgs:kind ?kind ; kgs:severity ?severity ; kgs:detectedAt ?detected .
     OPTIONAL { ?anomaly prov:invalidatedAtTime ?gone }
   }
 }""".replace("ANOMALIES", _AG)
@@ -272,8 +272,10 @@ def standing_anomalies(store: GraphStore) -> Any:
     """Every anomaly with its fingerprint, routing labels, severity IRI and whether it is gone.
 
     One row per anomaly (a DataFrame with ``anomaly``, ``fingerprint``, ``severity``,
-    ``gone`` and ``labels``, a dict).
+    ``detected`` (a UTC time), ``gone`` and ``labels``, a dict).
     """
+    import pandas as pd
+
     from kgsentinel.detectors.base import KINDS
 
     rows = store.query_frame(_ANOMALIES).drop_duplicates("anomaly")
@@ -296,7 +298,8 @@ def standing_anomalies(store: GraphStore) -> Any:
                 "severity": severity.removeprefix(KGS).lower(),
             }
         )
-    rows = rows.assign(labels=labels)
+    rows = rows.assign(labels=labels, detected=pd.to_datetime(rows["detected"], utc=True,
+                                                              format="ISO8601"))  # fmt: skip
     return rows.reset_index(drop=True)
 
 

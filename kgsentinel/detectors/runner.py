@@ -291,6 +291,7 @@ def _record(
     ended = _now()
     quads += invalidation_quads(sorted(gone), at=ended)
     new = len(set(stamped) - standing)
+    _clear_returning(workspace, sorted(set(stamped) - standing))
     _write_anomalies(workspace, quads)
     report = DetectorReport(spec.name, spec.kind, run, started, ended, cases, len(stamped), new,
                             len(gone), incremental)  # fmt: skip
@@ -319,6 +320,38 @@ def _cases_of(workspace: Workspace, subjects: list[str]) -> dict[str, str]:
         "?event kgs:case ?case }"
     )
     return dict(zip(found["event"], found["case"], strict=True))
+
+
+_RETURNING = f"""PREFIX kgs: <{KGS}>
+DELETE {{ GRAPH <{ANOMALIES_GRAPH}> {{ ?s ?p ?o }} }}
+WHERE {{
+  %s
+  GRAPH <{ANOMALIES_GRAPH}> {{
+    {{ ?anomaly ?p ?o BIND(?anomaly AS ?s) }} UNION {{ ?anomaly kgs:evidence ?s . ?s ?p ?o }}
+  }}
+}}"""
+
+
+def _clear_returning(workspace: Workspace, anomalies: list[str]) -> None:
+    """Forget the old description of anomalies found again after they were invalidated.
+
+    ``anomalies`` are not standing; those still in the graph were invalidated
+    once, and are written afresh (a new detection time, no invalidation), so
+    they stand again.
+    """
+    from kgsentinel.detectors.events import LOOKUP_BATCH, iri_values
+
+    store = workspace.store
+    for start in range(0, len(anomalies), LOOKUP_BATCH):
+        batch = iri_values("anomaly", anomalies[start : start + LOOKUP_BATCH])
+        found = store.query_frame(
+            f"PREFIX kgs: <{KGS}>\nSELECT DISTINCT ?anomaly ?s WHERE {{ {batch}"
+            f"GRAPH <{ANOMALIES_GRAPH}> {{ {{ ?anomaly ?p ?o BIND(?anomaly AS ?s) }} "
+            "UNION { ?anomaly kgs:evidence ?s } } }"
+        )
+        if len(found):
+            with store._saying_changes(set(found["s"])):  # no event changed
+                store.update(_RETURNING % iri_values("anomaly", sorted(set(found["anomaly"]))))
 
 
 def _write_anomalies(workspace: Workspace, quads: list[ox.Quad]) -> None:
