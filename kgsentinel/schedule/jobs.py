@@ -49,7 +49,6 @@ __all__ = [
     "RUNS_FILE",
     "JobRun",
     "JobSpec",
-    "alerts_available",
     "alerts_enabled",
     "attached",
     "last_runs",
@@ -229,18 +228,12 @@ _WORK: dict[str, Callable[[Workspace, str | None], list[str]]] = {
 }  # fmt: skip
 
 
-def alerts_available() -> bool:
-    """Tell whether the alert engine (``kgsentinel.alerts.process``) is installed."""
-    return _alert_process() is not None
-
-
 def alerts_enabled(config: Config) -> bool:
     """Tell whether alerts reach anyone: some route, or the default one, has a sink.
 
     ``kgsentinel detect`` processes alerts on the same condition.
     """
-    settings = getattr(config, "alerts", None)
-    return bool(settings is not None and settings.enabled and alerts_available())
+    return config.alerts.enabled
 
 
 def process_alerts(workspace: Workspace) -> bool:
@@ -249,22 +242,15 @@ def process_alerts(workspace: Workspace) -> bool:
     Returns False (doing nothing) when no alert reaches a sink (see :func:`alerts_enabled`).
     Delivery failures are retried by the outbox; they are logged here.
     """
-    process = _alert_process()
-    if process is None or not alerts_enabled(workspace.config):
+    from kgsentinel.alerts import process
+
+    if not alerts_enabled(workspace.config):
         return False
     with _alerts_lock:
         report = process(workspace)
-    for error in getattr(report, "errors", None) or []:
+    for error in report.errors:
         logger.warning("alerts: %s", error)
     return True
-
-
-def _alert_process() -> Callable[..., Any] | None:
-    try:
-        from kgsentinel.alerts import process  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return process  # type: ignore[no-any-return]
 
 
 # -- recording runs ---------------------------------------------------------------------------
