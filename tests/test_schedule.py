@@ -368,6 +368,28 @@ def test_the_alerts_job_runs_on_alerts_every(workspace: Path, count_runs: None) 
     assert {run["outcome"] for run in runs} == {"ok"}
 
 
+def test_a_waiting_group_is_sent_when_its_group_wait_ends_not_on_the_next_tick(
+    workspace: Path, count_runs: None
+) -> None:
+    from kgsentinel.detectors.runner import detect
+    from kgsentinel.ingest.job import ingest_source
+    from kgsentinel.schedule.jobs import process_alerts
+
+    (workspace / "rules" / "every-product.rq").write_text(RULE)
+    settings = ALERTS.replace('group_wait = "0s"', 'group_wait = "2s"')
+    configure(workspace, PLM.format(schedule="1h") + '[detectors.products]\nkind = "sparql"\n'
+              'rule = "rules/every-product.rq"\n[scheduler]\nalerts_every = "1h"\n'
+              + settings)  # fmt: skip
+    with open_workspace(workspace) as ws:
+        ingest_source(ws, "plm")
+        detect(ws, ["products"])
+        process_alerts(ws)  # as `kgsentinel detect` does: the group now waits 2 s
+    assert notified(workspace) == []
+    with scheduler(workspace):
+        wait_for(lambda: bool(notified(workspace)))  # long before the hourly tick
+    assert runs_of(workspace, "alerts") == 1
+
+
 def test_no_alerts_job_without_a_sink(workspace: Path) -> None:
     configure(workspace, PLM.format(schedule="1h"))
     with open_workspace(workspace) as ws:

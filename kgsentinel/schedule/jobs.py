@@ -49,6 +49,7 @@ __all__ = [
     "RUNS_FILE",
     "JobRun",
     "JobSpec",
+    "alerts_due",
     "alerts_enabled",
     "attached",
     "last_runs",
@@ -117,6 +118,8 @@ _attached: dict[str, Workspace] = {}
 _scheduled = threading.local()
 _runs_lock = threading.Lock()
 _alerts_lock = threading.Lock()
+#: when a waiting alert group is next due (its group_wait ending), by the last alerts run
+_alerts_due: list[dt.datetime] = []
 #: jobs that write the graph (ingest, detect, train, predict) run one at a time, like the API's
 _writing_lock = threading.Lock()
 
@@ -248,9 +251,16 @@ def process_alerts(workspace: Workspace) -> bool:
         return False
     with _alerts_lock:
         report = process(workspace)
+        _alerts_due[:] = [report.next_due] if report.next_due is not None else []
     for error in report.errors:
         logger.warning("alerts: %s", error)
     return True
+
+
+def alerts_due() -> dt.datetime | None:
+    """When the last alerts run said a waiting group is next due, if it did (then forgotten)."""
+    with _alerts_lock:
+        return _alerts_due.pop() if _alerts_due else None
 
 
 # -- recording runs ---------------------------------------------------------------------------

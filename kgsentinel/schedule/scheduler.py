@@ -32,7 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from kgsentinel.errors import SchedulerError
 from kgsentinel.schedule.config import SchedulerConfig, interval_of
-from kgsentinel.schedule.jobs import JobSpec, attached, planned_jobs, scheduled_for
+from kgsentinel.schedule.jobs import JobSpec, alerts_due, attached, planned_jobs, scheduled_for
 from kgsentinel.schedule.jobstore import JOB_FUNCTION, JOB_STORE_FILE, open_job_store
 from kgsentinel.schedule.lock import SchedulerLock
 from kgsentinel.schedule.triggers import same_schedule, trigger_for
@@ -44,6 +44,8 @@ __all__ = ["SyncReport", "run_scheduler", "serve", "sync_jobs"]
 
 logger = logging.getLogger("kgsentinel.schedule")
 HOLDER = "the scheduler, `kgsentinel run`"
+#: seconds between looks at whether an alert group is due before the alerts job's next tick
+_LOOK_EVERY = 1.0
 
 
 class SyncReport(dict[str, list[str]]):
@@ -79,11 +81,24 @@ def run_scheduler(
                 scheduler.resume()
                 if ready is not None:
                     ready(scheduler.get_jobs())
-                stop.wait()
+                while not stop.wait(_LOOK_EVERY):
+                    _bring_alerts_forward(scheduler)
                 scheduler.pause()
             finally:
                 scheduler.shutdown(wait=True)
     return report
+
+
+def _bring_alerts_forward(scheduler: BackgroundScheduler) -> None:
+    """Run the alerts job when a waiting group is due, if that is before its next tick.
+
+    So a group's first notification leaves when its ``group_wait`` ends, not up
+    to ``alerts_every`` later.
+    """
+    due = alerts_due()
+    job = scheduler.get_job("alerts") if due is not None else None
+    if job is not None and job.next_run_time is not None and due < job.next_run_time:
+        scheduler.modify_job("alerts", next_run_time=due)
 
 
 def sync_jobs(
