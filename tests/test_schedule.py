@@ -280,6 +280,30 @@ def test_runs_missed_while_stopped_run_once_on_start(workspace: Path, count_runs
     assert dt.datetime.fromisoformat(upcoming) > dt.datetime.now(dt.UTC)
 
 
+def test_a_run_missed_by_more_than_the_grace_time_is_recorded_as_missed(
+    workspace: Path, count_runs: None
+) -> None:
+    configure(workspace, PLM.format(schedule="1h")
+              + '[scheduler]\nalerts_every = "off"\nmisfire_grace = "1m"\n')  # fmt: skip
+    with scheduler(workspace):
+        pass
+    missed_since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=10, minutes=30)
+    store = open_job_store(workspace / ".kgsentinel")
+    job = store.lookup_job("ingest:plm")
+    job.next_run_time = missed_since  # the last due run, 30 minutes ago, is past the grace
+    store.update_job(job)
+    store.shutdown()
+    with scheduler(workspace):
+        wait_for(lambda: runs_of(workspace, "ingest:plm") >= 1)
+    with open_workspace(workspace) as ws:
+        [run] = job_runs(ws, "ingest:plm")
+        ingested = ws.store.has_graph("plm")
+    assert run["outcome"] == "missed"
+    assert run["scheduled"] == missed_since + dt.timedelta(hours=10)
+    assert "more than misfire_grace (1m) ago" in run["error"]
+    assert not ingested  # skipped, not run late
+
+
 # -- one scheduler per workspace, and `kgsentinel jobs` ----------------------------------------
 
 

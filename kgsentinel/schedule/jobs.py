@@ -55,6 +55,7 @@ __all__ = [
     "last_runs",
     "planned_jobs",
     "process_alerts",
+    "record_missed",
     "run_job",
     "scheduled_for",
 ]
@@ -83,7 +84,7 @@ class JobRun:
     scheduled: dt.datetime
     started: dt.datetime
     ended: dt.datetime
-    outcome: Literal["ok", "failed"]
+    outcome: Literal["ok", "failed", "missed"]
     error: str | None = None
 
 
@@ -266,9 +267,19 @@ def alerts_due() -> dt.datetime | None:
 # -- recording runs ---------------------------------------------------------------------------
 
 
+def record_missed(workspace: Workspace, job: str, scheduled: dt.datetime, grace: str) -> None:
+    """Record a run the scheduler skipped: it came more than ``grace`` after its time."""
+    now, due = _now(), scheduled.astimezone(dt.UTC)
+    reason = f"skipped: due at {due:%Y-%m-%d %H:%M:%S} UTC, more than misfire_grace ({grace}) ago"
+    run = JobRun(job, f"urn:kgsentinel:run:{uuid.uuid4().hex}", due, now, now, "missed", reason)
+    _record(workspace, run, [])
+
+
 def _record(workspace: Workspace, run: JobRun, inner: list[str]) -> None:
     took = (run.ended - run.started).total_seconds()
-    if run.error:
+    if run.outcome == "missed":
+        logger.warning("job %s %s", run.job, run.error)
+    elif run.error:
         logger.warning("job %s failed after %.1fs: %s", run.job, took, run.error)
     else:
         logger.info("job %s ok in %.1fs", run.job, took)

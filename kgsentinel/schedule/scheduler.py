@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.executors.base import run_job as apscheduler_run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
@@ -32,7 +33,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from kgsentinel.errors import SchedulerError
 from kgsentinel.schedule.config import SchedulerConfig, interval_of
-from kgsentinel.schedule.jobs import JobSpec, alerts_due, attached, planned_jobs, scheduled_for
+from kgsentinel.schedule.jobs import (
+    JobSpec,
+    alerts_due,
+    attached,
+    planned_jobs,
+    record_missed,
+    scheduled_for,
+)
 from kgsentinel.schedule.jobstore import JOB_FUNCTION, JOB_STORE_FILE, open_job_store
 from kgsentinel.schedule.lock import SchedulerLock
 from kgsentinel.schedule.triggers import same_schedule, trigger_for
@@ -76,6 +84,7 @@ def run_scheduler(
             store.name_holder(HOLDER)
         with attached(workspace) as key:
             scheduler = _scheduler(workspace, settings)
+            scheduler.add_listener(_recording_missed(workspace, settings), EVENT_JOB_MISSED)
             try:
                 report = sync_jobs(scheduler, key, planned_jobs(workspace.config), settings)
                 scheduler.resume()
@@ -87,6 +96,15 @@ def run_scheduler(
             finally:
                 scheduler.shutdown(wait=True)
     return report
+
+
+def _recording_missed(workspace: Workspace, settings: SchedulerConfig) -> Callable[[Any], None]:
+    """A listener that records each run skipped for coming too late as a missed run."""
+
+    def missed(event: Any) -> None:
+        record_missed(workspace, event.job_id, event.scheduled_run_time, settings.misfire_grace)
+
+    return missed
 
 
 def _bring_alerts_forward(scheduler: BackgroundScheduler) -> None:
