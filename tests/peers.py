@@ -20,8 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections import deque
@@ -33,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from servers import ServerNotInstalledError
+from servers import ServerNotInstalledError, ServerProcess, free_port
 
 __all__ = [
     "AlertmanagerServer",
@@ -49,14 +47,6 @@ __all__ = [
 ALERTMANAGER_INSTALL = (
     "apt-get install prometheus-alertmanager (Debian/Ubuntu), then run the tests again"
 )
-_START_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until(condition: Any, *, timeout: float = 10.0, what: str = "the condition") -> None:
@@ -347,20 +337,15 @@ def find_alertmanager() -> str:
     )
 
 
-class AlertmanagerServer:
+class AlertmanagerServer(ServerProcess):
     """``prometheus-alertmanager`` on 127.0.0.1; its receiver posts to ``webhook_url``."""
 
-    def __init__(self, webhook_url: str) -> None:
-        self.webhook_url = webhook_url
-        self.port: int | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: Path | None = None
+    name = "Alertmanager"
+    ready_path = "/-/ready"
 
-    @property
-    def base_url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("Alertmanager is not started")
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, webhook_url: str) -> None:
+        super().__init__()
+        self.webhook_url = webhook_url
 
     def start(self, folder: Path) -> AlertmanagerServer:
         executable = find_alertmanager()
@@ -372,56 +357,25 @@ class AlertmanagerServer:
             "receivers:\n  - name: recorder\n    webhook_configs:\n"
             f"      - url: {json.dumps(self.webhook_url)}\n        send_resolved: true\n"
         )
-        self._log = folder / "alertmanager.log"
-        for _attempt in range(3):  # another process may take the free port first
-            self.port = free_port()
-            command = [
+
+        def command_on(port: int) -> list[str]:
+            return [
                 executable,
                 f"--config.file={config}",
                 f"--storage.path={folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--web.listen-address=127.0.0.1:{port}",
                 "--cluster.listen-address=",
                 "--log.level=warn",
             ]
-            with self._log.open("wb") as log:
-                self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-            if self._wait_until_ready():
-                return self
-        raise RuntimeError(f"Alertmanager did not start: {self._log_tail()}")
 
-    def _wait_until_ready(self) -> bool:
-        assert self._process is not None
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                return False
-            try:
-                if httpx.get(f"{self.base_url}/-/ready", timeout=1.0).status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"Alertmanager did not answer within {_START_TIMEOUT:g} s")
+        self._launch(folder / "alertmanager.log", command_on)
+        return self
 
-    def _log_tail(self) -> str:
-        if self._log is None or not self._log.exists():
-            return "no log"
-        return self._log.read_text(errors="replace").strip()[-500:] or "empty log"
+    def _is_ready(self, response: httpx.Response) -> bool:
+        return response.status_code == 200
 
     def alerts(self, **filters: str) -> list[dict[str, Any]]:
         """``GET /api/v2/alerts`` (active alerts), with its query filters."""
         response = httpx.get(f"{self.base_url}/api/v2/alerts", params=filters, timeout=10.0)
         response.raise_for_status()
         return list(response.json())
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)

@@ -20,14 +20,13 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from servers import ServerNotInstalledError
+from servers import ServerNotInstalledError, free_port
 
 __all__ = ["PostgresServer", "find_postgres_bin"]
 
@@ -49,12 +48,6 @@ def find_postgres_bin() -> Path:
 
 def _version(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", name))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _as_postgres_user() -> dict[str, Any]:
@@ -98,7 +91,7 @@ class PostgresServer:
         self._run("initdb", "-D", "data", "-U", self.user, "-A", "trust", "-E", "UTF8",
                   "--locale=C", "--no-sync")  # fmt: skip
         for _attempt in range(3):  # another process may take the free port first
-            if self._serve(_free_port()):
+            if self._serve(free_port()):
                 break
         else:
             raise RuntimeError(f"PostgreSQL did not start: {self._log_tail()}")

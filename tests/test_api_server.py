@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import free_port
 
 from kgsentinel.api.security import hash_token
 from kgsentinel.workspace import open_workspace
@@ -24,12 +24,6 @@ DATA = b"""
 <urn:x:p2> a <urn:x:Product> ; <urn:x:name> "Lip balm" .
 """
 PRODUCTS = "SELECT ?name WHERE { ?p a <urn:x:Product> ; <urn:x:name> ?name } ORDER BY ?name"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:

@@ -6,7 +6,6 @@ import datetime as dt
 import http.server
 import json
 import os
-import socket
 import sys
 import threading
 import urllib.parse
@@ -17,7 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from servers import OxigraphServer, ServerNotInstalledError, find_oxigraph
+from servers import OxigraphServer, ServerNotInstalledError, find_oxigraph, free_port
 
 from kgsentinel.errors import ConfigError, EndpointError, QueryError, RdfError, StoreError
 from kgsentinel.graph import remote as remote_module
@@ -113,12 +112,6 @@ def loader(request: pytest.FixtureRequest, empty_server: OxigraphServer) -> Iter
 def embedded() -> Iterator[EmbeddedStore]:
     with EmbeddedStore() as store:
         yield store  # type: ignore[misc]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _canonical(nquads: bytes) -> ox.Dataset:
@@ -217,7 +210,7 @@ def test_settings_are_checked() -> None:
 
 
 def test_an_unreachable_endpoint_gives_one_clear_line() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/query"
+    url = f"http://127.0.0.1:{free_port()}/query"
     with RemoteStore(url, timeout=5) as store, pytest.raises(EndpointError) as caught:
         store.query("ASK { ?s ?p ?o }")
     message = str(caught.value)
@@ -227,7 +220,7 @@ def test_an_unreachable_endpoint_gives_one_clear_line() -> None:
 
 
 def test_credentials_never_appear_in_the_location_or_messages() -> None:
-    url = f"http://alice:s3cret@127.0.0.1:{_free_port()}/query"
+    url = f"http://alice:s3cret@127.0.0.1:{free_port()}/query"
     with RemoteStore(url, timeout=5) as store:
         assert "s3cret" not in store.location
         assert "alice" not in repr(store)
