@@ -324,16 +324,22 @@ def test_duration_makes_one_step_far_too_slow(
     labels = injected[1]
     gaps = npi.groupby("case_id")["timestamp"].diff()
     usual = gaps.groupby(npi["activity"]).median()
+    longest = gaps.groupby(npi["activity"]).max()
+    waits = []
     for row in labels[labels["kind"] == "duration"].itertuples():
         before, after = cases_before[row.case_id], cases_after[row.case_id]
         assert before["activity"].equals(after["activity"])
         i = row.position
         gap = after["timestamp"][i] - after["timestamp"][i - 1]
         assert gap >= 10 * usual[row.activity]
+        assert gap >= 1.5 * longest[row.activity]  # no case of the log waits that long
+        assert gap - (before["timestamp"][i] - before["timestamp"][i - 1]) >= pd.Timedelta(hours=1)
+        waits.append(gap)
         assert after["timestamp"][:i].equals(before["timestamp"][:i])
         shift = after["timestamp"][i:] - before["timestamp"][i:]
         assert shift.nunique() == 1
         assert shift.iloc[0] > pd.Timedelta(0)
+    assert len(set(waits)) == len(waits)  # no two alike, as real delays are not
 
 
 def test_a_kind_can_be_chosen_and_bad_arguments_are_explained(npi: pd.DataFrame) -> None:

@@ -70,6 +70,8 @@ _Z90, _Z95 = 1.2816, 1.6449
 _MAD_TO_SD = 1.4826
 #: the slowest-1% rule needs this many times in a group, spread at least this wide (log hours)
 _TAIL_COUNT = 20
+#: the quantile that is "the slowest 1%"
+_TAIL_QUANTILE = 0.99
 _WIDE = 1.0
 #: a transition seen this many times, at least this share of them instant, is instant:
 #: taking _INSTANT_SLOW hours or more is slow, whatever its rare timed times say
@@ -120,7 +122,7 @@ class _Times:
         mad = deviation.groupby(frame["g"]).median() * _MAD_TO_SD
         upper = (by.quantile(0.9) - median) / _Z90
         spread = np.maximum(mad, upper).clip(lower=_MIN_SPREAD)
-        slowest = np.exp(by.quantile(0.99)) - _MINUTE
+        slowest = np.exp(by.quantile(_TAIL_QUANTILE)) - _MINUTE
         return cls(median, spread, slowest, by.size(), every.mean(), every.size())
 
     def judge(

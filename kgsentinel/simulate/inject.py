@@ -21,8 +21,10 @@ kind           what changes
 ``attribute``  a resource that never does the activity (from another activity's pool), or
                a numeric attribute far above the activity's range
 ``duration``   a step takes far too long: its gap from the previous event becomes at
-               least ``factor`` times the activity's usual gap and twice its slowest 1%;
-               the later events move with it
+               least ``factor`` times the activity's usual gap, twice its slowest 1% and
+               half as long again as its longest gap in the log (so no other case of the
+               log shows a wait that long) and an hour longer than it was, times a
+               random 1-2; the later events move with it
 =============  =========================================================================
 
 Moved and inserted events get a time strictly between their new neighbours, so
@@ -63,6 +65,8 @@ _RARE = 0.01  # a directly-follows pair this rare (or rarer) is "never" seen
 _ORDERED = 0.95  # a before b in this share of cases (or more): b never comes first
 _ONCE = 0.02  # an activity repeated in this share of its cases (or fewer) is done once
 _TRIES = 30
+_BEYOND_LONGEST = 1.5  # an injected wait is this many times the activity's longest one
+_LEAST_DELAY = 3_600_000_000_000  # and adds an hour at least (ns): minutes late is no anomaly
 _PROFILE_CASES = 20_000  # ordering statistics are read from at most this many cases
 
 
@@ -150,6 +154,7 @@ class _Context:
     precedes: dict[tuple[str, str], float]  # share of cases with both where a comes first
     gap_median: dict[str, float]  # ns from the previous event
     gap_q99: dict[str, float]
+    gap_max: dict[str, float]
     performers: dict[str, set[str]]  # activity -> resources seen doing it
     numeric: dict[str, dict[str, tuple[float, float, bool]]]  # column -> activity -> range
     case_level: list[str]  # columns that are constant within every case
@@ -183,6 +188,7 @@ class _Context:
             precedes=_precedes(case_no, acts, n_cases),
             gap_median=by_gap.median().dropna().to_dict(),
             gap_q99=by_gap.quantile(0.99).dropna().to_dict(),
+            gap_max=by_gap.max().dropna().to_dict(),
             performers=_performers(log, acts, resource),
             numeric=_numeric_ranges(log, acts, {case, activity, timestamp, resource}),
             case_level=_case_level(log, case_no, {case, activity, timestamp, resource}),
@@ -557,7 +563,9 @@ def _duration(ctx: _Context, index: int, rng: np.random.Generator) -> _Edit | No
     a = acts[i]
     gap = rows[i].time - rows[i - 1].time
     usual = ctx.gap_median[a]
-    slow = int(max(ctx.factor * max(gap, usual), 2 * ctx.gap_q99.get(a, usual)))
+    least = max(ctx.factor * max(gap, usual), 2 * ctx.gap_q99.get(a, usual),
+                _BEYOND_LONGEST * ctx.gap_max.get(a, usual), gap + _LEAST_DELAY)  # fmt: skip
+    slow = int(least * rng.uniform(1.0, 2.0))  # no two injected waits alike
     delta = slow - gap
     for row in rows[i:]:
         row.time += delta
