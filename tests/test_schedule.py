@@ -381,15 +381,30 @@ def test_alerts_follow_each_detector_job(workspace: Path, count_runs: None) -> N
     assert "Rose serum" in json.dumps(notified(workspace))
 
 
-def test_the_alerts_job_runs_on_alerts_every(workspace: Path, count_runs: None) -> None:
-    configure(workspace, PLM.format(schedule="1h") + '[scheduler]\nalerts_every = "1s"\n'
+def test_the_alerts_job_runs_on_alerts_every_and_records_only_the_runs_that_did_something(
+    workspace: Path, count_runs: None
+) -> None:
+    from kgsentinel.detectors.runner import detect
+    from kgsentinel.ingest.job import ingest_source
+
+    (workspace / "rules" / "every-product.rq").write_text(RULE)
+    configure(workspace, PLM.format(schedule="1h") + '[detectors.products]\nkind = "sparql"\n'
+              'rule = "rules/every-product.rq"\n[scheduler]\nalerts_every = "1s"\n'
               + ALERTS)  # fmt: skip
     with scheduler(workspace):
         wait_for(lambda: runs_of(workspace, "alerts") >= 2)
     with open_workspace(workspace) as ws:
+        assert job_runs(ws, "alerts") == []  # nothing to alert on: the ticks leave no JobRun
+        assert last_runs(ws.state_dir)["alerts"]["outcome"] == "ok"  # `kgsentinel jobs` knows
+        ingest_source(ws, "plm")
+        detect(ws, ["products"])
+    with scheduler(workspace):
+        wait_for(lambda: bool(notified(workspace)))
+        ticks = runs_of(workspace, "alerts")
+        wait_for(lambda: runs_of(workspace, "alerts") >= ticks + 2)
+    with open_workspace(workspace) as ws:
         runs = job_runs(ws, "alerts")
-    assert len(runs) >= 2
-    assert {run["outcome"] for run in runs} == {"ok"}
+    assert [run["outcome"] for run in runs] == ["ok"]  # the tick that raised and sent them
 
 
 def test_a_waiting_group_is_sent_when_its_group_wait_ends_not_on_the_next_tick(

@@ -81,6 +81,21 @@ class AlertsReport:
     #: when the next group is due to notify (a new one waiting out group_wait, ...)
     next_due: dt.datetime | None = None
 
+    @property
+    def changed_anything(self) -> bool:
+        """Whether the run changed an alert, queued, sent or failed a notification, or erred.
+
+        Example:
+            >>> AlertsReport().changed_anything, AlertsReport(raised=1).changed_anything
+            (False, True)
+        """
+        delivery = self.delivery
+        delivered = delivery is not None and any(
+            (delivery.delivered, delivery.retrying, delivery.dead_lettered)
+        )
+        return delivered or any((self.raised, self.resolved, self.silenced, self.unsilenced,
+                                 self.refired, self.enqueued, self.errors))  # fmt: skip
+
 
 def process(
     workspace: Workspace,

@@ -10,7 +10,10 @@ scheduled and actual start, end, outcome ``ok`` or ``failed`` and a one-line
 error); the ingest, detector and training runs it made are
 ``prov:wasInformedBy`` it. The last run of each job is also kept in
 ``.kgsentinel/job-runs.json``, so ``kgsentinel jobs`` can tell it while the
-scheduler holds the store. A job that fails is recorded as failed; it raises
+scheduler holds the store. An ``alerts`` run that changed nothing (no alert
+raised, resolved or silenced, no notification queued, sent or failed) is kept
+there only, so a minutely tick adds nothing to the graph. A job that fails is
+recorded as failed; it raises
 nothing, so the scheduler goes on. Jobs that write the graph (all but
 ``alerts``) run one at a time, as the HTTP API's runs do; a job waiting for
 another starts (``prov:startedAtTime``) when that one ends.
@@ -42,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kgsentinel.errors import ConfigError, KgsentinelError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from kgsentinel.alerts.engine import AlertsReport
     from kgsentinel.config import Config
     from kgsentinel.workspace import Workspace
 
@@ -166,7 +170,7 @@ def run_job(workspace: str, job: str) -> str:
 
 def _run_recorded(workspace: Workspace, job: str) -> JobRun:
     scheduled = getattr(_scheduled, "moment", None)
-    inner: list[str] = []
+    inner: list[str] | None = []
     error = None
     with _writing_lock if job != "alerts" else contextlib.nullcontext():
         started = _now()
@@ -179,7 +183,10 @@ def _run_recorded(workspace: Workspace, job: str) -> JobRun:
     scheduled = scheduled or started
     run = JobRun(job, f"urn:kgsentinel:run:{uuid.uuid4().hex}", scheduled.astimezone(dt.UTC),
                  started, ended, "failed" if error else "ok", error)  # fmt: skip
-    _record(workspace, run, inner)
+    if inner is None and error is None:  # a quiet alerts tick: no JobRun in the graph
+        _remember(workspace, run)
+        return run
+    _record(workspace, run, inner or [])
     return run
 
 
@@ -221,12 +228,14 @@ def _predict(workspace: Workspace, outcome: str | None) -> list[str]:
     return runs
 
 
-def _alerts(workspace: Workspace, _: str | None) -> list[str]:
-    process_alerts(workspace)
-    return []
+def _alerts(workspace: Workspace, _: str | None) -> list[str] | None:
+    """Process alerts; None when that changed nothing, so the tick leaves no JobRun."""
+    report = process_alerts(workspace)
+    return [] if report is not None and report.changed_anything else None
 
 
-_WORK: dict[str, Callable[[Workspace, str | None], list[str]]] = {
+#: what each kind of job does: the runs it made (None: nothing worth a JobRun)
+_WORK: dict[str, Callable[[Workspace, str | None], list[str] | None]] = {
     "ingest": _ingest, "detect": _detect, "train": _train, "predict": _predict,
     "alerts": _alerts,
 }  # fmt: skip
@@ -240,22 +249,23 @@ def alerts_enabled(config: Config) -> bool:
     return config.alerts.enabled
 
 
-def process_alerts(workspace: Workspace) -> bool:
+def process_alerts(workspace: Workspace) -> AlertsReport | None:
     """Turn standing anomalies into alerts and deliver their notifications, one call at a time.
 
-    Returns False (doing nothing) when no alert reaches a sink (see :func:`alerts_enabled`).
-    Delivery failures are retried by the outbox; they are logged here.
+    Returns what the run did, or None (doing nothing) when no alert reaches a
+    sink (see :func:`alerts_enabled`). Delivery failures are retried by the
+    outbox; they are logged here.
     """
     from kgsentinel.alerts import process
 
     if not alerts_enabled(workspace.config):
-        return False
+        return None
     with _alerts_lock:
         report = process(workspace)
         _alerts_due[:] = [report.next_due] if report.next_due is not None else []
     for error in report.errors:
         logger.warning("alerts: %s", error)
-    return True
+    return report
 
 
 def alerts_due() -> dt.datetime | None:
