@@ -348,6 +348,34 @@ def test_group_by_splits_alerts_into_one_notification_per_group(ws: Workspace) -
     assert sizes == {"skipped": 1, "repeated": 2}
 
 
+@pytest.mark.parametrize(
+    ("settings", "route"),
+    [('group_by = ["team"]\n', "default"),
+     ('[alerts.routes.teams]\nmatch = ["detector=conformance"]\ngroup_by = ["team"]\n', "teams")],
+    ids=["group_by-changed", "new-route"],
+)  # fmt: skip
+def test_after_the_grouping_changes_alerts_are_sent_in_their_new_groups_and_resolve_there(
+    ws: Workspace, settings: str, route: str
+) -> None:
+    detected(ws, finding("1", team="a"), finding("2", team="b"))
+    run(ws, T0)
+    run(ws, T0 + 30 * SECOND)
+    assert [len(n["alerts"]) for n in sent(ws)] == [2]  # grouped by detector and kind
+    configure(ws, settings)
+    later = T0 + HOUR
+    run(ws, later)
+    run(ws, later + 30 * SECOND)
+    by_team = {n["common_labels"]["team"]: n["status"] for n in sent(ws)[1:]}
+    assert by_team == {"a": "firing", "b": "firing"}
+    gone(ws, finding("1"), finding("2"))
+    run(ws, later + MINUTE)
+    run(ws, later + 10 * MINUTE)
+    resolved = [n["group_key"] for n in sent(ws) if n["status"] == "resolved"]
+    assert sorted(resolved) == [f'{route}:{{team="a"}}', f'{route}:{{team="b"}}']
+    book = json.loads((ws.state_dir / "alerts" / "groups.json").read_text())
+    assert book["groups"] == {}  # no group of the old grouping is left waiting
+
+
 def test_an_acknowledged_alert_is_not_repeated_but_its_resolution_is_sent(
     ws: Workspace,
 ) -> None:

@@ -148,12 +148,14 @@ def notifications_due(
     alerts = read_alerts(store, states=["firing", "acknowledged", "silenced"])
     alerts += read_alerts(store, states=["resolved"], fingerprints=book.open_fingerprints())
     members: dict[str, dict[str, list[AlertRecord]]] = {}
+    claimed: set[str] = set()  # the groups some alert belongs to under the settings now
     for alert in alerts:
         for route in config.routes_for(alert.labels):
             if not route.sinks:
                 continue
             labels = route.group_labels(alert.labels)
             gid = group_id(route.name, labels)
+            claimed.add(gid)
             group = book.groups.get(gid)
             if group is None and alert.state == "firing":
                 group = Group(route.name, labels, next_flush=now + route.group_wait)
@@ -167,8 +169,8 @@ def notifications_due(
     notes: list[Notification] = []
     for gid, group in list(book.groups.items()):
         route = routes.get(group.route)
-        if route is None:  # the route was removed from the settings
-            del book.groups[gid]
+        if route is None or gid not in claimed:  # its route, or the alerts' grouping, changed:
+            del book.groups[gid]  # they are in the groups the settings make now
             continue
         if now < group.next_flush:
             continue
