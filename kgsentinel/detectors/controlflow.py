@@ -105,8 +105,23 @@ _MOVES = 8
 #: repair that mends one is reported whatever its gain in likelihood
 _COUNTED = ("existence", "max-count")
 #: a repair must make its case this much likelier (log-likelihood) for its step to be reported:
-#: the odds against a case departing when at most ``_DEPARTING`` of the cases do
+#: at least the odds against a case departing when at most ``_DEPARTING`` of the cases do
 _MIN_GAIN = math.log((1.0 - _DEPARTING) / _DEPARTING)
+
+
+def _least_gain(cases: int) -> float:
+    """The automatic ``min_gain`` for a history of ``cases`` cases.
+
+    ln 9 (the odds against departing, see ``_MIN_GAIN``), and with more than 90 cases
+    ln(cases / 10): every case is judged, so the larger the history, the more unlikely
+    some ordinary case's path looks by chance alone, and the stronger the evidence a
+    repair must bring (as a multiple-comparison correction does).
+
+    Example:
+        >>> round(_least_gain(50), 3), round(_least_gain(13_000), 3)
+        (2.197, 7.17)
+    """
+    return max(_MIN_GAIN, math.log(max(cases, 1) * _DEPARTING))
 
 
 class ControlFlowDetector(BaseEstimator):
@@ -130,7 +145,9 @@ class ControlFlowDetector(BaseEstimator):
       probabilities) that mending a step must bring its case for the step to
       be reported; automatic: the log odds against a case departing when at
       most a tenth of the cases do, ln 9, so a rare step that the case's own
-      path explains about as well as the repair is left alone;
+      path explains about as well as the repair is left alone, and ln(n / 10)
+      for a history of n > 90 cases, since among more cases more ordinary
+      paths look unlikely by chance;
     - ``running_as_prefix``: a case whose last activity is not a usual end (one
       that ends at least half the cases having it), and that has not passed
       one, may still be running: it is judged as a beginning, so steps that
@@ -221,7 +238,9 @@ class ControlFlowDetector(BaseEstimator):
                                    self.constraints_, count_tails, scarce)  # fmt: skip
         self._model.placeless = placeless
         self._model.min_cases = self.min_cases
-        self.min_gain_ = float(_MIN_GAIN if self.min_gain is None else self.min_gain)
+        self.min_gain_ = float(
+            _least_gain(self.n_cases_) if self.min_gain is None else self.min_gain
+        )
         self._model.min_gain = self.min_gain_
         return self
 
