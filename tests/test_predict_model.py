@@ -301,3 +301,37 @@ def test_an_attribute_few_cases_have_and_a_constant_one_train_and_leave_the_card
     assert model.metrics["auc"] > 0.85
     running = cut(newest(rare), 3)
     assert model.predict(running)["value"].between(0, 1).all()
+
+
+def test_remaining_time_of_two_groups_of_durations_keeps_the_long_group_in_view() -> None:
+    """Fines: two in three are paid within 5 to 20 days, the rest collected after about two years.
+
+    A fine just created does not tell which it will be: the model keeps the collected fines in
+    view (about 200 days, each fine weighing the same), not the middle of a log scale (about
+    50 days), which would miss every one of them by nearly two years; once the fine is sent,
+    it says when the collection comes.
+    """
+    rng = np.random.default_rng(1)
+    rows = []
+    for case in range(300):
+        start = pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(days=case)
+        rows.append((str(case), "Create Fine", start, rng.choice(["ann", "bob"])))
+        if rng.random() < 0.65:
+            rows.append(
+                (str(case), "Payment", start + pd.Timedelta(days=rng.uniform(5, 20)), "bank")
+            )
+        else:
+            rows.append((str(case), "Send Fine", start + pd.Timedelta(days=90), "post"))
+            collected = start + pd.Timedelta(days=rng.uniform(650, 750))
+            rows.append((str(case), "Send for Credit Collection", collected, "agency"))
+    log = as_event_log(pd.DataFrame(rows, columns=["case_id", "activity", "timestamp", "resource"]))
+    left = (log.groupby("case")["timestamp"].transform("max") - log["timestamp"]).dt.days
+    when_created = left[log["activity"] == "Create Fine"]
+    log_middle = np.expm1(np.log1p(when_created).mean())
+    timer = OutcomeModel.train(log, target="remaining-time")
+    fresh = timer.predict_prefixes(log, lengths=[1])["value"] / 24
+    assert 3 * log_middle < fresh.median() < when_created.mean()
+    sent = timer.predict_prefixes(log, lengths=[2])
+    sent = sent[sent["case"].isin(log.loc[log["activity"] == "Send Fine", "case"])]["value"] / 24
+    assert 560 < sent.median() < 660  # collected 560 to 660 days after it is sent
+    assert sent.min() > 300

@@ -15,7 +15,11 @@ however many prefixes it has.
   probabilities are calibrated (``CalibratedClassifierCV``, sigmoid for small
   data, isotonic for large): three folds of whole cases, each model trained on
   two and calibrated on the third, their probabilities averaged. For remaining
-  time a ``HistGradientBoostingRegressor`` on ``log1p`` of the hours. Each
+  time a ``HistGradientBoostingRegressor`` with the Poisson loss on the hours
+  (a log link, so times from minutes to years fit alike): it aims at the mean
+  of what prefixes like this one had left, so when durations fall in two
+  groups (settled within weeks, or after years) the long group keeps its
+  weight instead of being squeezed towards the short one on a log scale. Each
   fit looks only at the columns its rows tell apart (not all missing, not one
   value throughout, see :mod:`~kgsentinel.predict.boosting`); the card lists
   those the model uses as ``features`` and the rest as ``dropped_features``.
@@ -84,6 +88,8 @@ TOP_FEATURES = 3
 FOLDS = 3
 #: cases per fold from which isotonic calibration is used instead of sigmoid
 ISOTONIC_FROM = 1000
+#: what the remaining-time boosting minimises on the hours (a log link, aiming at the mean)
+REMAINING_TIME_LOSS = "poisson"
 #: rows below which scikit-learn runs on one thread (threads only wait on each other there)
 _ONE_THREAD_BELOW = 100_000
 #: training prefixes sampled to rank features for explanations
@@ -170,7 +176,8 @@ class OutcomeModel:
             model = _fit(log, labels, target, longest, seed)
         model.card = _card(model, cases, train_cases, test_cases, metrics, {
             "test_share": test_share, "max_prefix_length": longest, "seed": seed,
-            "boosting": dict(_BOOSTING), "calibration": _method(model.estimator),
+            "boosting": dict(_BOOSTING) if target == "outcome" else _regression_boosting(),
+            "calibration": _method(model.estimator),
         })  # fmt: skip
         return model
 
@@ -263,7 +270,10 @@ class OutcomeModel:
             return np.zeros(0)
         if self.target == "outcome":
             return self.estimator.predict_proba(matrix)[:, 1]
-        return np.clip(np.expm1(self.estimator.predict(matrix)), 0.0, None)
+        predicted = self.estimator.predict(matrix)
+        if "loss" not in (getattr(self.estimator, "boosting", None) or {}):
+            predicted = np.expm1(predicted)  # saved before the Poisson loss: on log hours
+        return np.clip(predicted, 0.0, None)
 
     def _contributions(self, matrix: np.ndarray, values: np.ndarray) -> list[list[tuple]]:
         """The top features of each row: (name, value, change from its median), largest first."""
@@ -296,7 +306,7 @@ def _fit(
         truth = labels.reindex(ends["case"]).to_numpy(dtype=int)
         estimator = _classifier(matrix, truth, weights, case, seed)
     else:
-        truth = np.log1p(_remaining_hours(log, rows))
+        truth = _remaining_hours(log, rows)
         estimator = _regressor(matrix, truth, weights, case, seed)
     reference = pd.DataFrame(matrix).median().to_numpy(dtype=np.float32)
     model = OutcomeModel(target=target, encoder=encoder, estimator=estimator, reference=reference,
@@ -330,11 +340,17 @@ def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case
 
 def _regressor(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
                seed: int) -> Any:  # fmt: skip
-    """Gradient boosting on log hours."""
+    """Gradient boosting on the hours left, minimising :data:`REMAINING_TIME_LOSS`."""
     from kgsentinel.predict.boosting import BoostedRegressor
 
-    boosting = BoostedRegressor(boosting=dict(_BOOSTING), random_state=seed)
+    boosting = BoostedRegressor(boosting=_regression_boosting(), random_state=seed)
+    if not truth.any():  # every prefix ends its case: the Poisson loss needs some hours
+        boosting.boosting = {**_BOOSTING, "loss": "squared_error"}
     return boosting.fit(matrix, truth, sample_weight=weights)
+
+
+def _regression_boosting() -> dict[str, Any]:
+    return {**_BOOSTING, "loss": REMAINING_TIME_LOSS}
 
 
 def _case_folds(case: np.ndarray, truth: np.ndarray, seed: int) -> list[tuple[np.ndarray, ...]]:
