@@ -125,6 +125,8 @@ class Task:
     #: a fixed maximum prefix length (None: Teinemaa's min(40, 90th percentile))
     max_prefix_length: int | None = None
     definition: str = ""
+    #: the published benchmark cuts the positive cases before their decision (else: whole cases)
+    published_cuts_positives: bool = False
 
     @property
     def revealing(self) -> tuple[str, ...]:
@@ -163,6 +165,7 @@ TASKS = (
         required=SEPSIS_RELEASES,
         closing=SEPSIS_RELEASES,
         definition="admitted to intensive care (Admission IC); cases with a release",
+        published_cuts_positives=True,
     ),
     Task(
         "traffic_fines_1",
@@ -314,6 +317,21 @@ def cut_before(log: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
         events["timestamp"].to_numpy() <= (deciding["time"] - SIMULTANEOUS).to_numpy()
     )
     return events[keep].drop(columns="position").reset_index(drop=True)
+
+
+def published_cases(log: pd.DataFrame, decisions: pd.DataFrame, task: Task) -> pd.DataFrame:
+    """The decided cases as the published benchmark keeps them: whole, deciding event and
+    all, except that a task with ``published_cuts_positives`` cuts its positives before
+    their decision (in position only). A case of k events is then its own prefix of length k.
+    """
+    events = _positioned(log[log["case"].isin(decisions.index)])
+    if task.published_cuts_positives:
+        deciding = decisions.reindex(events["case"].to_numpy())
+        positive = deciding["label"].to_numpy() == 1
+        events = events[
+            ~positive | (events["position"].to_numpy() < deciding["position"].to_numpy())
+        ]
+    return events.drop(columns="position").reset_index(drop=True)
 
 
 def leaks(
