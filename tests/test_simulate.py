@@ -315,17 +315,6 @@ def test_attribute_gives_a_stranger_or_a_value_far_out_of_range(
     assert values
 
 
-def test_each_injected_stranger_is_a_stranger_to_its_step_once(npi: pd.DataFrame) -> None:
-    changed, labels = inject(npi, share=0.5, kinds=["attribute"], seed=3)
-    merged = labels.merge(changed.assign(position=changed.groupby("case_id").cumcount()),
-                          on=["case_id", "position"], suffixes=("", "_event"))  # fmt: skip
-    pools = npi.groupby("activity")["resource"].agg(set)
-    strange = [r not in pools[a] for a, r in zip(merged.activity, merged.resource, strict=True)]
-    strangers = merged[strange]
-    assert len(strangers) > 100
-    assert not strangers.duplicated(["activity", "resource"]).any()
-
-
 def test_duration_makes_one_step_far_too_slow(
     npi: pd.DataFrame,
     injected: tuple[pd.DataFrame, pd.DataFrame],

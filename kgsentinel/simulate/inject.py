@@ -542,7 +542,6 @@ def _attribute(ctx: _Context, index: int, rng: np.random.Generator) -> _Edit | N
     if column == ctx.resource:
         strangers = sorted(everyone - ctx.performers.get(a, set()))
         value: Any = str(rng.choice(strangers))
-        ctx.performers.setdefault(a, set()).add(value)  # a stranger to it once, not twice
         old = ctx.log[column].iloc[rows[i].source]
         detail = f"{a} done by {value} (never does it; was {old})"
     else:
