@@ -249,3 +249,16 @@ def test_an_unexpected_error_is_one_line_without_a_traceback(
     assert err.count("\n") == 1
     assert "unexpected ValueError: assignment destination is read-only" in err
     assert "Traceback" not in err
+
+
+def test_a_table_printed_to_a_file_keeps_each_row_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kgsentinel.cli.output import print_rows
+
+    explanation = "Release A happened before Leucocytes; usually after it " * 3
+    print_rows(None, ["detector", "explanation"], [["builtin/duplicate-event-id", explanation]])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5  # top rule, header, rule, the row, bottom rule
+    assert "builtin/duplicate-event-id" in lines[3]
+    assert explanation.strip() in lines[3]

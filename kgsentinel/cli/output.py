@@ -11,6 +11,9 @@ from kgsentinel.graph.results import QueryResult
 
 __all__ = ["print_result", "print_rows", "spinner", "write_bytes"]
 
+#: the width of a table printed to a file or a pipe: as wide as its longest cells need
+_UNBOUNDED = 100_000
+
 
 def write_bytes(data: bytes) -> None:
     """Write raw bytes to standard output."""
@@ -38,7 +41,9 @@ def print_rows(title: str | None, columns: Sequence[str], rows: Sequence[Sequenc
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
-    Console(soft_wrap=False).print(table)
+    # a terminal folds long cells to fit; a file or a pipe gets whole lines
+    width = None if sys.stdout.isatty() else _UNBOUNDED
+    Console(soft_wrap=False, width=width).print(table)
 
 
 def print_result(result: QueryResult, format: str) -> None:
