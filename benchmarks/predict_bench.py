@@ -723,10 +723,17 @@ def render(result: dict[str, Any]) -> str:
         )
     if result["notes"]:
         lines += ["", "notes:", *(f"  {note}" for note in result["notes"])]
-    lines.append(
-        "(prefixes stop before the event that decides the label and before anything logged "
-        "less than a second before it; see benchmarks/predict_labels.py)"
-    )
+    if settings.get("protocol", "strict") == "strict":
+        lines.append(
+            "(prefixes stop before the event that decides the label and before anything logged "
+            "less than a second before it; see benchmarks/predict_labels.py)"
+        )
+    else:
+        lines.append(
+            "(published prefixes: whole cases, so a case of k events is its own prefix of "
+            "length k, deciding event included; each task's `leaks` in the JSON counts what "
+            "they hold; the targets are judged on the strict run)"
+        )
     lines.append(f"total {result['elapsed_seconds']:.0f} s")
     return "\n".join(lines)
 
