@@ -13,10 +13,9 @@ error); the ingest, detector and training runs it made are
 scheduler holds the store. An ``alerts`` run that changed nothing (no alert
 raised, resolved or silenced, no notification queued, sent or failed) is kept
 there only, so a minutely tick adds nothing to the graph. A job that fails is
-recorded as failed; it raises
-nothing, so the scheduler goes on. Jobs that write the graph (all but
-``alerts``) run one at a time, as the HTTP API's runs do; a job waiting for
-another starts (``prov:startedAtTime``) when that one ends.
+recorded as failed; it raises nothing, so the scheduler goes on. Jobs that
+write the graph (all but ``alerts``) run one at a time, as the HTTP API's runs
+do; a job waiting for another starts (``prov:startedAtTime``) when that one ends.
 
 Example:
     >>> from kgsentinel.config import Config
