@@ -183,11 +183,16 @@ def test_running_one_detector_never_makes_another_skip_a_case(loaded: Path) -> N
     assert (other.cases, other.found, other.incremental) == (21, 2, False)
 
 
-def test_a_finding_no_longer_found_is_invalidated(loaded: Path) -> None:
+def detect_then_make_f_normal(loaded: Path) -> None:
+    """A first run (it finds the long case F), then F ingested again as a normal case."""
     with open_workspace(loaded) as ws:
         detect(ws)
     fixed = [line for line in ROWS if not line.startswith("F,")] + steps("F", NORMAL, day=20)
     ingest(loaded, fixed)
+
+
+def test_a_finding_no_longer_found_is_invalidated(loaded: Path) -> None:
+    detect_then_make_f_normal(loaded)
     with open_workspace(loaded) as ws:
         [report] = detect(ws)
         assert (report.cases, report.resolved) == (1, 1)
@@ -199,10 +204,7 @@ def test_a_finding_no_longer_found_is_invalidated(loaded: Path) -> None:
 
 
 def test_a_finding_found_again_after_it_was_invalidated_stands_again(loaded: Path) -> None:
-    with open_workspace(loaded) as ws:
-        detect(ws)
-    fixed = [line for line in ROWS if not line.startswith("F,")] + steps("F", NORMAL, day=20)
-    ingest(loaded, fixed)
+    detect_then_make_f_normal(loaded)
     with open_workspace(loaded) as ws:
         detect(ws)
     ingest(loaded, ROWS)  # F is long again

@@ -91,9 +91,7 @@ def acknowledge(
     """Take a firing alert on: it is not sent again until it resolves."""
     from kgsentinel.alerts import acknowledge as ack
 
-    _existing(workspace, alert_id)
-    comment = change.comment if change else None
-    return _answer(lambda: ack(workspace, alert_id, by=principal.name, comment=comment))
+    return _change(ack, workspace, alert_id, principal, change)
 
 
 @router.post("/alerts/{alert_id}/resolve", summary="Resolve an alert", responses=_CHANGE)
@@ -103,9 +101,7 @@ def resolve(
     """Close an alert by hand; its group sends one resolved notification."""
     from kgsentinel.alerts import resolve as close
 
-    _existing(workspace, alert_id)
-    comment = change.comment if change else None
-    return _answer(lambda: close(workspace, alert_id, by=principal.name, comment=comment))
+    return _change(close, workspace, alert_id, principal, change)
 
 
 @router.post("/silences", status_code=201, summary="Silence matching alerts")
@@ -136,9 +132,14 @@ def _existing(workspace: Workspace, alert_id: str) -> None:
         raise HTTPException(404, str(error).replace("`kgsentinel alerts`", "GET /alerts")) from None
 
 
-def _answer(change: Any) -> dict[str, Any]:
+def _change(
+    action: Any, workspace: Workspace, alert_id: str, principal: Principal, change: Change | None
+) -> dict[str, Any]:
+    """Apply ``action`` (acknowledge, resolve) to an existing alert, by the caller."""
+    _existing(workspace, alert_id)
+    comment = change.comment if change else None
     try:
-        record = change()
+        record = action(workspace, alert_id, by=principal.name, comment=comment)
     except AlertError as error:
         raise HTTPException(409, str(error)) from None
     return {"id": record.id, "state": record.state, "summary": record.summary,

@@ -300,18 +300,12 @@ def _replace_cases(
     fresh = read_event_log(store, cases=cases)
     if not len(fresh):
         return kept.reset_index(drop=True)
-    if not _sorted_by_case(kept):
-        return sort_event_log(pd.concat([kept, fresh], ignore_index=True))
+    merged = pd.concat([kept, fresh], ignore_index=True)
+    if not kept["case"].is_monotonic_increasing:
+        return sort_event_log(merged)
     # both are sorted and share no case: ordering the cases is enough (stable, so each
     # case keeps its events' order), and far cheaper than sorting every event again
-    merged = pd.concat([kept, fresh], ignore_index=True)
     return merged.sort_values("case", kind="stable").reset_index(drop=True)
-
-
-def _sorted_by_case(log: pd.DataFrame) -> bool:
-    """Whether ``log``'s cases come in order, each case's events together."""
-    cases = log["case"]
-    return bool(cases.is_monotonic_increasing)
 
 
 def _instants(times: pd.Series) -> pd.Series:
