@@ -96,7 +96,8 @@ def build_logs(args: argparse.Namespace, notes: list[str]) -> dict[str, dict[str
                 continue
             log(f"reading {relative} ...")
             table = read_log_table(path, max_cases=args.real_cases)
-            logs[name] = {"group": "real", "table": table, "source": relative}
+            logs[name] = {"group": "real", "table": table, "source": relative,
+                          "clean": as_event_log(table)}  # fmt: skip
     for name, item in logs.items():
         seed = args.seed + zlib.crc32(name.encode()) % 10_000  # one log's labels, whatever else
         injected, labels = inject(item["table"], share=args.share, seed=seed)
@@ -491,6 +492,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             results[name] = {"engines": engines, "detectors": per_detector,
                              "kgsentinel_examples": examples(found, item["labels"])}  # fmt: skip
+            if "clean" in item:  # the log as it came: how much of it departs on its own
+                clean = run_kgsentinel(item["clean"], names)
+                cases = max(1, int(item["clean"]["case_id"].nunique()))
+                results[name]["clean_flagged_share"] = len(clean["flagged"]) / cases
         peer = finish_pm4py(process, out, args.pm4py_timeout) if process and out else None
     pm4py_version = None
     if peer is not None and "error" in peer:
@@ -657,6 +662,13 @@ def render(result: dict[str, Any]) -> str:
         for engine, values in mean.items():
             if engine != "chance_f1" and values is not None:
                 lines.append(_line("", engine, values, kinds))
+        lines.append("")
+    clean = [(row["log"], row["clean_flagged_share"]) for row in result["logs"]
+             if "clean_flagged_share" in row]  # fmt: skip
+    if clean:
+        lines.append("kgsentinel on the real logs without injected anomalies, share of cases "
+                     "flagged (each a false alarm above): "
+                     + ", ".join(f"{name} {share:.1%}" for name, share in clean))  # fmt: skip
         lines.append("")
     lines.append("targets (kgsentinel):")
     for target in result["targets"]:
