@@ -183,6 +183,24 @@ def test_running_one_detector_never_makes_another_skip_a_case(loaded: Path) -> N
     assert (other.cases, other.found, other.incremental) == (21, 2, False)
 
 
+def test_what_each_detector_examined_is_kept_once_and_dropped_when_no_detector_needs_it(
+    loaded: Path,
+) -> None:
+    config = loaded / "kgsentinel.toml"
+    config.write_text(config.read_text() + '[detectors.other]\nkind = "long-cases"\n')
+    kept = loaded / ".kgsentinel" / "detectors" / "seen"
+    with open_workspace(loaded) as ws:
+        detect(ws)
+    assert len(list(kept.iterdir())) == 1  # both detectors saw the same cases
+    ingest(loaded, [*ROWS, *steps("A", ["Formulation"] * 3, day=10)])
+    with open_workspace(loaded) as ws:
+        detect(ws, ["long"])
+        assert len(list(kept.iterdir())) == 2  # "other" has not seen A's new events
+        [other] = detect(ws, ["other"])
+    assert (other.cases, other.incremental) == (1, True)
+    assert len(list(kept.iterdir())) == 1
+
+
 def detect_then_make_f_normal(loaded: Path) -> None:
     """A first run (it finds the long case F), then F ingested again as a normal case."""
     with open_workspace(loaded) as ws:

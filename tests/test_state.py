@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -47,6 +48,27 @@ def test_tables_keep_their_types_and_index() -> None:
     pd.testing.assert_frame_equal(again, frame)
     series = frame["n"].droplevel(0)
     pd.testing.assert_series_equal(decode(encode(series)), series)
+
+
+def test_numeric_arrays_are_saved_as_bytes_and_come_back_exactly() -> None:
+    arrays = [np.array([[0.1, np.nan], [1e300, -0.0]]), np.arange(6, dtype=">i4").reshape(3, 2),
+              np.array([True, False]), np.array([], dtype="uint8")]  # fmt: skip
+    for array in arrays:
+        written = json.loads(json.dumps(encode(array)))
+        assert "v" not in written  # not a list of numbers, which is slow to read back
+        again = decode(written)
+        assert again.dtype == array.dtype
+        assert again.shape == array.shape
+        np.testing.assert_array_equal(again, array)
+    assert decode({"t": "ndarray", "dtype": "<f8", "shape": [2], "v": [1.5, 2.0]}).tolist() == [
+        1.5, 2.0]  # as files saved before bytes were used  # fmt: skip
+
+
+def test_a_saved_array_of_another_kind_of_bytes_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fitted.json"
+    crafted = {"t": "ndarray", "dtype": "|O", "shape": [1], "b": "AAAAAAAAAAA="}
+    path.write_text(json.dumps({"meta": {}, "detector": crafted}))
+    assert load_fitted(path) is None
 
 
 def test_a_file_naming_another_class_is_refused(tmp_path: Path) -> None:

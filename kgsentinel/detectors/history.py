@@ -3,7 +3,11 @@
 A run reads from the graph only what it must. The workspace keeps, in
 ``.kgsentinel/detectors/``:
 
-- ``events.parquet``: the event log frame of the last run;
+- ``events.parquet`` and ``events-fresh.parquet``: the event log frame, as
+  the events of every case as of the last full read, and the events of the
+  cases read again since (which take the place of theirs); an incremental run
+  writes only the second, and the two are merged again once it has grown past
+  :data:`FRESH_SHARE` of the first;
 - ``generation``: the store's change-journal generation when the log was read:
   the next run reads again only the cases of the subjects changed since (see
   :mod:`kgsentinel.graph.journal`), and scans otherwise;
@@ -13,8 +17,10 @@ A run reads from the graph only what it must. The workspace keeps, in
 - ``events-cases.parquet``: each case's signature (number of events, last
   time, a digest of its events' times); a case whose signature changed is read
   again, the others come from the cached log;
-- ``seen-DETECTOR.parquet``: the signatures each detector examined, so running
-  one detector never makes another skip a case;
+- ``seen-DETECTOR.txt``: which signatures each detector examined last (each
+  version of ``events-cases.parquet`` has a token, and the version a detector
+  examined is kept once in ``seen/TOKEN.parquet``, however many detectors saw
+  it), so running one detector never makes another skip a case;
 - ``fitted-DETECTOR.json``: what each detector learned (see :mod:`.state`).
 
 A case counts as changed when one of its events is added, removed or given
@@ -46,24 +52,52 @@ from kgsentinel.graph.ontology import KGS
 if TYPE_CHECKING:  # pragma: no cover
     from kgsentinel.graph.store import GraphStore
 
-__all__ = ["FULL_READ_SHARE", "REFIT_GROWTH", "EventHistory", "changed_cases", "is_in"]
+__all__ = ["FRESH_SHARE", "FULL_READ_SHARE", "REFIT_GROWTH", "EventHistory", "changed_cases",
+           "is_in"]  # fmt: skip
 
 #: past this share of changed events, an incremental run reads the whole log again
 FULL_READ_SHARE = 0.25
+#: once the events read again since the last full read are this share of the log, the
+#: cached log is written whole again
+FRESH_SHARE = 0.1
 #: once the log has grown by this share since a detector learned, it learns again
 REFIT_GROWTH = 0.1
+_TOKEN = b"kgsentinel.signatures"
 _SCAN = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{ ?event kgs:%s ?value }}"
 _CASES_OF = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{\n%s?event kgs:case ?value }}"
 
 
 @dataclass
 class EventHistory:
-    """The whole event log as it is now, and each case's signature (events, last time)."""
+    """The whole event log as it is now, and each case's signature (events, last time).
 
-    log: pd.DataFrame
+    The log is put together from its cached parts only when a detector needs all
+    of it (to learn again): an incremental run usually examines only the cases
+    read again, which are at hand.
+    """
+
     signatures: pd.DataFrame
     folder: Path
+    _fresh: pd.DataFrame | None = field(default=None, repr=False)
+    #: names this version of the signatures (see ``seen-DETECTOR.txt``)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex, kw_only=True)
+    _log: pd.DataFrame | None = field(default=None, repr=False)
     _scope: tuple[frozenset[str], pd.DataFrame] | None = field(default=None, repr=False)
+    _changed: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _fresh_set: set[str] | None = field(default=None, repr=False)
+
+    @property
+    def log(self) -> pd.DataFrame:
+        """Every event of every case, sorted by case and time."""
+        if self._log is None:
+            self._log = _merged(pd.read_parquet(self.folder / "events.parquet"), self._fresh,
+                                self.signatures["case"])  # fmt: skip
+        return self._log
+
+    @property
+    def events(self) -> int:
+        """How many events the log has (without reading it)."""
+        return int(self.signatures["events"].sum())
 
     @classmethod
     def read(cls, store: GraphStore, folder: Path, *, full: bool) -> EventHistory:
@@ -103,28 +137,31 @@ class EventHistory:
         now = signatures(index)
         changed = None
         if cached:
-            changed = changed_cases(pd.read_parquet(paths["events-cases"]), now)
+            before, token = _read_signatures(paths["events-cases"])
+            changed = changed_cases(before, now)
+            if not changed and len(before) == len(now):
+                return cls(before, folder, _read_fresh(folder), token=token)
             if _share(changed, now) > FULL_READ_SHARE:
                 changed = None
         if changed is None:
-            log = read_event_log(store)
-        elif not changed:
-            return cls(pd.read_parquet(paths["events"]), now, folder)
+            history = cls(now, folder)._written_whole(read_event_log(store))
         else:
-            log = _replace_cases(pd.read_parquet(paths["events"]), changed, store, keep=now["case"])
-        _write_parquet(log, paths["events"])
+            history = cls(now, folder, _read_fresh(folder))
+            history._take(changed, read_event_log(store, cases=changed))
         _write_parquet(index, paths["events-index"])
-        _write_parquet(now, paths["events-cases"])
-        return cls(log, now, folder)
+        _write_parquet(now, paths["events-cases"], token=history.token)
+        return history
 
     @classmethod
     def _after_changes(
         cls, store: GraphStore, folder: Path, paths: dict[str, Path], subjects: set[str]
     ) -> EventHistory | None:
         """The cached log with the cases of ``subjects`` read again (``None``: too many)."""
-        before = pd.read_parquet(paths["events-cases"])
+        from kgsentinel.detectors.events import read_event_log
+
+        before, token = _read_signatures(paths["events-cases"])
         if not subjects:
-            return cls(pd.read_parquet(paths["events"]), before, folder)
+            return cls(before, folder, _read_fresh(folder), token=token)
         index = pd.read_parquet(paths["events-index"])
         touched = is_in(index["event"], subjects)
         cases = set(index.loc[touched, "case"].dropna()) | (subjects & set(before["case"]))
@@ -132,38 +169,80 @@ class EventHistory:
         if others:
             cases |= set(_lookup_cases(store, others)["value"])
         changed = sorted(cases)
+        if not changed:  # e.g. only anomalies and runs were written
+            return cls(before, folder, _read_fresh(folder), token=token)
         if _share(changed, before) > FULL_READ_SHARE:
             return None
-        log = _replace_cases(pd.read_parquet(paths["events"]), changed, store)
-        fresh = log[is_in(log["case"], changed)]
+        fresh = read_event_log(store, cases=changed)
         rows = pd.DataFrame({"event": fresh["event"], "case": fresh["case"],
                              "time": _instants(fresh["timestamp"])})  # fmt: skip
         stale = touched | is_in(index["case"], changed)
         index = pd.concat([index[~stale], rows], ignore_index=True)
         now = pd.concat([before[~is_in(before["case"], changed)], signatures(rows)],
                         ignore_index=True)  # fmt: skip
-        _write_parquet(log, paths["events"])
+        history = cls(now, folder, _read_fresh(folder))
+        history._take(changed, fresh)
         _write_parquet(index, paths["events-index"])
-        _write_parquet(now, paths["events-cases"])
-        return cls(log, now, folder)
+        _write_parquet(now, paths["events-cases"], token=history.token)
+        return history
+
+    def _written_whole(self, log: pd.DataFrame) -> EventHistory:
+        """This history with ``log`` as its log, cached in one part."""
+        self._log, self._fresh = log, None
+        _write_parquet(log, self.folder / "events.parquet")
+        (self.folder / "events-fresh.parquet").unlink(missing_ok=True)
+        return self
+
+    def _take(self, cases: list[str], events: pd.DataFrame) -> None:
+        """Take ``events`` as the events of ``cases`` now, and cache them."""
+        fresh = events if self._fresh is None else _union(
+            [self._fresh[~is_in(self._fresh["case"], cases)], events])  # fmt: skip
+        self._fresh = fresh
+        if len(fresh) > FRESH_SHARE * self.events:
+            self._written_whole(self.log)
+        else:
+            _write_parquet(fresh, self.folder / "events-fresh.parquet")
 
     def to_examine(self, detector: str, *, full: bool) -> tuple[list[str], bool]:
         """The cases ``detector`` has not seen as they are now, and whether that is a subset."""
-        seen = self._seen_path(detector)
-        if full or not seen.exists():
-            return list(self.signatures["case"]), False
-        return changed_cases(pd.read_parquet(seen), self.signatures), True
+        everything = list(self.signatures["case"]), False
+        seen = None if full else self._seen_signatures(detector)
+        if seen is None:
+            return everything
+        token, path = seen
+        if token not in self._changed:
+            if token == self.token:
+                self._changed[token] = []
+            elif not path.exists():
+                return everything
+            else:
+                self._changed[token] = changed_cases(pd.read_parquet(path), self.signatures)
+        return list(self._changed[token]), True
 
     def events_of(self, cases: Collection[str]) -> pd.DataFrame:
-        """The events of ``cases`` (kept for the next detector, which usually asks the same)."""
+        """The events of ``cases`` (kept for the next detector, which usually asks the same).
+
+        Cases read again since the log was last cached whole come from those
+        reads, without putting the whole log together.
+        """
         wanted = frozenset(cases)
         if self._scope is None or self._scope[0] != wanted:
-            self._scope = (wanted, self.log[is_in(self.log["case"], wanted)])
+            fresh = self._fresh
+            if self._log is None and fresh is not None and wanted <= self._fresh_cases():
+                self._scope = (wanted, fresh[is_in(fresh["case"], wanted)])
+            else:
+                self._scope = (wanted, self.log[is_in(self.log["case"], wanted)])
         return self._scope[1]
 
     def examined(self, detector: str) -> None:
         """Remember that ``detector`` has seen every case as it is now."""
-        _write_parquet(self.signatures, self._seen_path(detector))
+        snapshot = self._snapshot_path(self.token)
+        if not snapshot.exists():
+            snapshot.parent.mkdir(exist_ok=True)
+            _write_parquet(self.signatures, snapshot)
+        _write_text(self._seen_path(detector), self.token)
+        (self.folder / f"seen-{detector}.parquet").unlink(missing_ok=True)
+        self._forget_unseen_snapshots()
 
     def fitted(self, detector: str, config: str, events: int) -> Any:
         """What ``detector`` learned last, if it still fits this log and ``config``."""
@@ -191,8 +270,34 @@ class EventHistory:
         except TypeError:
             self._fitted_path(detector).unlink(missing_ok=True)
 
+    def _seen_signatures(self, detector: str) -> tuple[str, Path] | None:
+        """The token and file of the signatures ``detector`` examined last (None: it never ran)."""
+        try:
+            token = self._seen_path(detector).read_text(encoding="ascii").strip()
+            return token, self._snapshot_path(token)
+        except OSError:
+            pass
+        legacy = self.folder / f"seen-{detector}.parquet"  # a copy per detector, as before
+        return (str(legacy), legacy) if legacy.exists() else None
+
+    def _forget_unseen_snapshots(self) -> None:
+        """Remove the snapshots of signatures no detector is at any more."""
+        wanted = {path.read_text(encoding="ascii").strip()
+                  for path in self.folder.glob("seen-*.txt")}  # fmt: skip
+        for path in (self.folder / "seen").glob("*.parquet"):
+            if path.stem not in wanted:
+                path.unlink(missing_ok=True)
+
+    def _fresh_cases(self) -> set[str]:
+        if self._fresh_set is None:
+            self._fresh_set = set() if self._fresh is None else set(self._fresh["case"].unique())
+        return self._fresh_set
+
     def _seen_path(self, detector: str) -> Path:
-        return self.folder / f"seen-{detector}.parquet"
+        return self.folder / f"seen-{detector}.txt"
+
+    def _snapshot_path(self, digest: str) -> Path:
+        return self.folder / "seen" / f"{digest}.parquet"
 
     def _fitted_path(self, detector: str) -> Path:
         return self.folder / f"fitted-{detector}.json"
@@ -287,25 +392,33 @@ def is_in(values: pd.Series, wanted: Collection[str] | pd.Series) -> np.ndarray:
     return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
-def _replace_cases(
-    log: pd.DataFrame, cases: list[str], store: GraphStore, *, keep: pd.Series | None = None
-) -> pd.DataFrame:
-    """``log`` with the events of ``cases`` read again from ``store`` (and only the
-    cases in ``keep``, when given)."""
-    from kgsentinel.detectors.events import read_event_log, sort_event_log
+def _merged(log: pd.DataFrame, fresh: pd.DataFrame | None, keep: pd.Series) -> pd.DataFrame:
+    """``log`` with the cases of ``fresh`` taken from ``fresh``, of the cases in ``keep``."""
+    if fresh is not None and len(fresh):
+        log = log[~is_in(log["case"], fresh["case"].unique())]
+    parts = [part for part in (log, fresh) if part is not None]
+    return _union([part[is_in(part["case"], keep)] for part in parts])
 
-    kept = log[~is_in(log["case"], cases)]
-    if keep is not None:
-        kept = kept[is_in(kept["case"], keep)]
-    fresh = read_event_log(store, cases=cases)
-    if not len(fresh):
-        return kept.reset_index(drop=True)
-    merged = pd.concat([kept, fresh], ignore_index=True)
-    if not kept["case"].is_monotonic_increasing:
+
+def _union(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Event logs of different cases as one, sorted by case and time."""
+    from kgsentinel.detectors.events import sort_event_log
+
+    parts = [part for part in parts if len(part)] or parts[:1]
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    merged = pd.concat(parts, ignore_index=True)
+    if not all(part["case"].is_monotonic_increasing for part in parts):
         return sort_event_log(merged)
-    # both are sorted and share no case: ordering the cases is enough (stable, so each
+    # each is sorted and they share no case: ordering the cases is enough (stable, so each
     # case keeps its events' order), and far cheaper than sorting every event again
     return merged.sort_values("case", kind="stable").reset_index(drop=True)
+
+
+def _read_fresh(folder: Path) -> pd.DataFrame | None:
+    """The events of the cases read again since the log was cached whole (None: none)."""
+    path = folder / "events-fresh.parquet"
+    return pd.read_parquet(path) if path.exists() else None
 
 
 def _instants(times: pd.Series) -> pd.Series:
@@ -340,7 +453,23 @@ def _share(cases: list[str], signatures: pd.DataFrame) -> float:
     return int(signatures.loc[is_in(signatures["case"], cases), "events"].sum()) / total
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def _read_signatures(path: Path) -> tuple[pd.DataFrame, str]:
+    """The signatures written at ``path`` and their token (a new one if they have none)."""
+    import pyarrow.parquet as pq
+
+    token = (pq.read_schema(path).metadata or {}).get(_TOKEN)
+    return pd.read_parquet(path), token.decode("ascii") if token else uuid.uuid4().hex
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, *, token: str | None = None) -> None:
+    """Write ``frame`` at ``path`` atomically (with ``token`` in its metadata, when given)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    frame.to_parquet(temporary, index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if token is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               _TOKEN: token.encode("ascii")})  # fmt: skip
+    pq.write_table(table, temporary)
     temporary.replace(path)

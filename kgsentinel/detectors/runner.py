@@ -227,15 +227,14 @@ def _run_log_detector(
     started = _now()
     cases, incremental = history.to_examine(spec.name, full=full)
     examined = set(cases)
-    log = history.log
     findings: list[Finding] = []
-    in_scope = history.events_of(examined) if incremental else log
+    in_scope = history.events_of(examined) if incremental else history.log
     if len(in_scope):
         config = _fingerprint_config(spec)
-        fitted = history.fitted(spec.name, config, len(log)) if incremental else None
+        fitted = history.fitted(spec.name, config, history.events) if incremental else None
         if fitted is None:
-            fitted = detector.fit(log)
-            history.save_fitted(spec.name, fitted, config, len(log))
+            fitted = detector.fit(history.log)
+            history.save_fitted(spec.name, fitted, config, history.events)
         findings = fitted.findings(in_scope)
     scope = examined | set(in_scope["event"]) if incremental else None
     named = in_scope[is_in(in_scope["event"], {f.subject for f in findings})]
