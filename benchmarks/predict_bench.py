@@ -8,8 +8,11 @@ cases. Every prefix stops before the event that decides its case's label.
 Engines, on the same strict temporal split (oldest 80% of the cases train,
 newest 20% test, training events from the test period dropped):
 
-- **kgsentinel**: ``OutcomeModel.train(train_log, labels, ...)`` then
-  ``model.predict_prefixes(test_log, lengths)``;
+- **kgsentinel**: ``OutcomeModel.train(train_log, labels, ..., context=log)`` then
+  ``model.predict_prefixes(test_log, lengths, context=log)``, where ``log`` is
+  the whole log, as the store holds it in use: the remaining-time model's
+  workload feature reads the start times of its cases, only those up to each
+  prefix's last event;
 - **random forest**: scikit-learn's RandomForestClassifier / Regressor on the
   last-state encoding (the last event's activity, resource and attributes, their
   last value so far, elapsed time, time since the previous event, event number,
@@ -159,8 +162,15 @@ class Forest:
         self.seed = seed
 
     def fit(
-        self, train: pd.DataFrame, labels: pd.Series | None, *, target: str, lengths: Sequence[int]
+        self,
+        train: pd.DataFrame,
+        labels: pd.Series | None,
+        *,
+        target: str,
+        lengths: Sequence[int],
+        context: pd.DataFrame | None = None,
     ) -> Forest:
+        """``context`` is not read: the last state is the case's own."""
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
         self.encoding_ = LastState().fit(train)
@@ -190,7 +200,13 @@ class Majority:
     """The majority-class peer: the training share of positives, or the training mean."""
 
     def fit(
-        self, train: pd.DataFrame, labels: pd.Series | None, *, target: str, lengths: Sequence[int]
+        self,
+        train: pd.DataFrame,
+        labels: pd.Series | None,
+        *,
+        target: str,
+        lengths: Sequence[int],
+        context: pd.DataFrame | None = None,
     ) -> Majority:
         keys = _prefix_keys(train, lengths)
         if target == "outcome":
@@ -210,17 +226,30 @@ class Kgsentinel:
         self.seed = seed
 
     def fit(
-        self, train: pd.DataFrame, labels: pd.Series | None, *, target: str, lengths: Sequence[int]
+        self,
+        train: pd.DataFrame,
+        labels: pd.Series | None,
+        *,
+        target: str,
+        lengths: Sequence[int],
+        context: pd.DataFrame | None = None,
     ) -> Kgsentinel:
+        """``context``: the other cases known in use (the whole log), for the workload."""
         from kgsentinel.predict.model import OutcomeModel
 
+        self.context_ = context
         self.model_ = OutcomeModel.train(
-            train, labels, target=target, max_prefix_length=max(lengths), seed=self.seed
+            train,
+            labels,
+            target=target,
+            max_prefix_length=max(lengths),
+            seed=self.seed,
+            context=context,
         )
         return self
 
     def predict_prefixes(self, log: pd.DataFrame, lengths: Sequence[int]) -> pd.DataFrame:
-        found = self.model_.predict_prefixes(log, list(lengths))
+        found = self.model_.predict_prefixes(log, list(lengths), context=self.context_)
         return found[["case", "prefix_length", "value"]]
 
     def card(self) -> dict[str, Any]:
@@ -337,14 +366,16 @@ def run_engines(
     lengths: list[int],
     notes: list[str],
     title: str,
+    context: pd.DataFrame | None = None,
 ) -> dict[str, tuple[Any, pd.DataFrame, dict[str, Any]]]:
-    """Each engine fitted on ``train`` and asked about ``test``'s prefixes, timed."""
+    """Each engine fitted on ``train`` and asked about ``test``'s prefixes, timed;
+    ``context`` is the whole log, for the engines that read other cases' start times."""
     done = {}
     for name, make in engines.items():
         log(f"  {name} ...")
         try:
             begun = time.perf_counter()
-            engine = make().fit(train, labels, target=target, lengths=lengths)
+            engine = make().fit(train, labels, target=target, lengths=lengths, context=context)
             fitted = time.perf_counter()
             found = engine.predict_prefixes(test, lengths)
             timing = {
@@ -402,6 +433,7 @@ def outcome_task(
         lengths=lengths,
         notes=notes,
         title=task.name,
+        context=frame[["case", "timestamp"]],
     )
     results = {
         name: {**outcome_metrics(found, test_labels), **timing}
@@ -463,6 +495,7 @@ def remaining_task(
         lengths=lengths,
         notes=notes,
         title=f"{name} remaining time",
+        context=frame[["case", "timestamp"]],
     )
     return {
         "log": name,

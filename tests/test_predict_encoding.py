@@ -153,3 +153,62 @@ def test_the_encoder_follows_scikit_learn_conventions(small: pd.DataFrame) -> No
     assert encoder.fit(small) is encoder
     assert encoder.fit_transform(small).dtype == np.float32
     assert not hasattr(PrefixEncoder(), "activities_")
+
+
+def starting(days: list[int], prefix: str = "") -> pd.DataFrame:
+    """One case a day of ``days`` (days after 2026-01-01), each a Brief at 09:00 and a Review."""
+    rows = []
+    for day in days:
+        start = pd.Timestamp("2026-01-01T09:00Z") + pd.Timedelta(days=day)
+        rows += [(f"{prefix}{day}", "Brief", start), (f"{prefix}{day}", "Review",
+                 start + pd.Timedelta(hours=2))]  # fmt: skip
+    return as_event_log(table(rows))
+
+
+def workload(encoder: PrefixEncoder, log: pd.DataFrame, **options: object) -> list[float]:
+    """The workload feature of each prefix, as a rate: 7 days' starts against 30 days'."""
+    names = encoder.get_feature_names_out().tolist()
+    column = names.index("workload:started_7d_vs_30d")
+    return [round(x, 4) for x in encoder.transform(log, **options)[:, column].tolist()]
+
+
+def test_workload_is_the_week_up_to_a_prefix_against_the_month_up_to_it() -> None:
+    log = starting([0, 1, 2, 10, 31])
+    encoder = PrefixEncoder(workload_days=(7, 30)).fit(log)
+    reviews = dict(zip(log["case_id"], workload(encoder, log), strict=True))  # the Reviews
+    # week / (month * 7 / 30): case 2 has 3 in both; case 10: 1 in its week, 4 in its month;
+    # case 31: 1 and 3 (day 1's case started at 09:00, 30 days and 2 hours before)
+    expected = {"0": (1, 1), "1": (2, 2), "2": (3, 3), "10": (1, 4), "31": (1, 3)}
+    assert reviews == {case: round(30 / 7 * w / m, 4) for case, (w, m) in expected.items()}
+
+
+def test_a_prefix_workload_never_counts_cases_started_after_it() -> None:
+    early = starting([0, 1, 2, 20])
+    encoder = PrefixEncoder(workload_days=(7, 30)).fit(early)
+    before = workload(encoder, early)
+    later = starting([20, 21, 22], prefix="late-")  # started after every prefix of early ends
+    later["timestamp"] += pd.Timedelta(hours=3)
+    with_later = as_event_log(pd.concat([early, later]).drop(columns="case"))
+    assert workload(encoder, with_later)[: len(early)] == before
+    assert workload(encoder, early, context=later) == before
+    trained_on_all = PrefixEncoder(workload_days=(7, 30)).fit(early, context=later)
+    assert workload(trained_on_all, early) == before
+
+
+def test_each_case_counts_once_from_the_history_the_log_and_the_context() -> None:
+    history = starting([0, 10, 11, 12])  # case 12: 3 started in its week, 4 in its month
+    expected = [round(30 / 7 * 3 / 4, 4)] * 2
+    encoder = PrefixEncoder(workload_days=(7, 30)).fit(history)
+    asked = history[history["case_id"] == "12"].reset_index(drop=True)
+    assert workload(encoder, asked) == expected
+    assert workload(encoder, asked, context=history) == expected
+    fresh = PrefixEncoder(workload_days=(7, 30)).fit(starting([40]))
+    assert workload(fresh, asked, context=history) == expected
+    assert workload(fresh, asked) == [round(30 / 7, 4)] * 2  # only what it is told of
+
+
+def test_workload_is_off_by_default_and_its_windows_are_checked(small: pd.DataFrame) -> None:
+    names = PrefixEncoder().fit(small).get_feature_names_out()
+    assert not [n for n in names if n.startswith("workload:")]
+    with pytest.raises(ValueError, match=r"short and a longer window in days, e\.g\. \(7, 90\)"):
+        PrefixEncoder(workload_days=(30, 7)).fit(small)

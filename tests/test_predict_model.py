@@ -335,3 +335,69 @@ def test_remaining_time_of_two_groups_of_durations_keeps_the_long_group_in_view(
     sent = sent[sent["case"].isin(log.loc[log["activity"] == "Send Fine", "case"])]["value"] / 24
     assert 560 < sent.median() < 660  # collected 560 to 660 days after it is sent
     assert sent.min() > 300
+
+
+def busy_weeks_log(weeks: int = 24, seed: int = 0) -> pd.DataFrame:
+    """Cases alike in every step, busy weeks (six a day) and quiet ones (one a day) in turn;
+    a case started when more than 20 cases started in the week up to it waits five days
+    before its last step, else half a day."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    begin = pd.Timestamp("2025-01-06", tz="UTC")
+    for day in range(7 * weeks):
+        for k in range(6 if (day // 7) % 2 else 1):
+            cases.append((f"{day}-{k}", begin + pd.Timedelta(days=day, hours=rng.uniform(8, 17))))
+    cases.sort(key=lambda case: case[1])
+    starts = pd.DatetimeIndex([t for _, t in cases]).asi8
+    week = np.searchsorted(starts, starts, side="right") - np.searchsorted(
+        starts, starts - pd.Timedelta(days=7).value, side="right"
+    )
+    rows = []
+    for (case, start), busy in zip(cases, week > 20, strict=True):
+        wait = rng.uniform(100, 140) if busy else rng.uniform(8, 16)
+        times = [start, start + pd.Timedelta(hours=rng.uniform(1, 4))]
+        times.append(times[-1] + pd.Timedelta(hours=wait))
+        steps = ("Brief", "Formulation", "Safety assessment")
+        rows += [(case, step, time, rng.choice(["ann", "bob"]))
+                 for step, time in zip(steps, times, strict=True)]  # fmt: skip
+    return as_event_log(pd.DataFrame(rows, columns=["case_id", "activity", "timestamp",
+                                                    "resource"]))  # fmt: skip
+
+
+def test_remaining_time_driven_by_load_is_learned_from_the_workload_feature() -> None:
+    log = busy_weeks_log()
+    model = OutcomeModel.train(log, target="remaining-time")
+    assert "workload:started_7d_vs_90d" in model.card["features"]
+    # nothing in a case itself tells busy weeks apart: without the feature, off by 31 hours
+    assert max(model.metrics["mae_by_prefix_length"][k] for k in (1, 2)) < 16
+    after = log["timestamp"].max() + pd.Timedelta(days=30)  # the history ends a month before
+    rush = as_event_log(pd.DataFrame({  # 30 new cases in the five days up to the newest
+        "case_id": [f"new-{k}" for k in range(30)], "activity": "Brief",
+        "timestamp": [after - pd.Timedelta(hours=4 * k) for k in range(30)]}))  # fmt: skip
+    newest_case = rush[rush["case_id"] == "new-0"]
+    alone = model.predict(newest_case)["value"].iloc[0]
+    told = model.predict(newest_case, context=rush)
+    assert alone < 48 < told["value"].iloc[0]  # only the other new cases make it busy
+    assert told["features"].iloc[0][0][0] == "workload:started_7d_vs_90d"
+
+
+def test_outcome_models_do_not_read_the_workload(model: OutcomeModel) -> None:
+    names = model.encoder.get_feature_names_out()
+    assert not [name for name in names if name.startswith("workload:")]
+
+
+def test_a_model_saved_before_the_workload_feature_still_loads_and_predicts(
+    log: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kgsentinel.predict.model as module
+
+    with monkeypatch.context() as patched:
+        patched.setattr(module, "WORKLOAD_TARGETS", ())
+        old = OutcomeModel.train(log, target="remaining-time")
+    for attribute in ("workload_days", "workload_days_"):  # as encoders were before it
+        del old.encoder.__dict__[attribute]
+    old.save(tmp_path)
+    loaded = OutcomeModel.load(tmp_path)
+    assert "workload" not in repr(loaded.encoder)
+    running = cut(newest(log), 3)
+    pd.testing.assert_frame_equal(loaded.predict(running, context=log), old.predict(running))

@@ -24,7 +24,17 @@ feature                  meaning
 ``last:X=v``             a text attribute X: 1 when its last value so far is v
 ``count:X=v``            a text attribute X: events so far with the value v
 ``case:X``, ``case:X=v`` a case attribute (one value per case): its first value so far
+``workload:started_``    with ``workload_days=(7, 90)``: the cases started in the 7 days up
+``7d_vs_90d``            to the prefix's last event t against the rate over the 90 days up
+                         to t (1: as usual, 2: twice as busy), each case counted once over
+                         the history kept at ``fit``, the log and a ``context`` log
 ======================== ==========================================================
+
+The workload feature is *inter-case*: it reads other cases, but only their
+start times up to t, which an observer at t knows, so neither a case's own
+later events nor cases started after t change it. ``fit`` keeps each case's
+start (a 64-bit hash of its IRI and the time, 16 bytes a case), so the cases
+of training still count when only running cases are encoded later.
 
 Vocabularies (activities, resources, frequent attribute values) are learned in
 ``fit``; anything else counts in an ``<other>`` bucket. Everything is computed
@@ -59,12 +69,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from kgsentinel.detectors.events import ATTRIBUTE_PREFIX
 
-__all__ = ["OTHER", "PrefixEncoder", "prefix_ends"]
+__all__ = ["OTHER", "WORKLOAD_DAYS", "PrefixEncoder", "prefix_ends"]
 
 #: the bucket of values not in a learned vocabulary
 OTHER = "<other>"
 _NS_PER_HOUR = 3_600_000_000_000
 _NS_PER_DAY = 24 * _NS_PER_HOUR
+#: the workload feature's windows (days up to a prefix's last event): cases started in the
+#: short one against the rate in the long one
+WORKLOAD_DAYS = (7.0, 90.0)
 #: events per block when counting (bounds memory to a block times the vocabulary)
 _BLOCK = 1 << 17
 
@@ -76,7 +89,12 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
     activities one directly after the other) cap the vocabularies (the most
     frequent first); a text attribute keeps at most ``max_values`` values, each
     on at least ``min_share`` of the events having the attribute.
+    ``workload_days``, a short and a long window in days (e.g.
+    :data:`WORKLOAD_DAYS`), adds the workload feature (empty: none).
     """
+
+    #: what an encoder saved before the workload feature had
+    workload_days: Sequence[float] = ()
 
     def __init__(
         self,
@@ -86,16 +104,32 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         max_steps: int = 40,
         max_values: int = 12,
         min_share: float = 0.01,
+        workload_days: Sequence[float] = (),
     ) -> None:
         self.max_activities = max_activities
         self.max_resources = max_resources
         self.max_steps = max_steps
         self.max_values = max_values
         self.min_share = min_share
+        self.workload_days = workload_days
 
-    def fit(self, log: pd.DataFrame, y: Any = None) -> PrefixEncoder:
-        """Learn the vocabularies and which attributes are numbers, text, or per case."""
+    def fit(
+        self, log: pd.DataFrame, y: Any = None, *, context: pd.DataFrame | None = None
+    ) -> PrefixEncoder:
+        """Learn the vocabularies and which attributes are numbers, text, or per case.
+
+        With the workload feature, the encoder also keeps the start time of each
+        case of ``log`` and ``context`` (other cases, counted in the workload
+        feature only), so that later prefixes count them as well.
+        """
         events = _Events.of(log)
+        self.workload_days_ = [float(days) for days in self.workload_days]
+        windows = self.workload_days_
+        if windows and (len(windows) != 2 or not 0 < windows[0] < windows[1]):
+            raise ValueError(f"workload_days must be a short and a longer window in days, "
+                             f"e.g. (7, 90), not {tuple(self.workload_days)!r}")  # fmt: skip
+        if self.workload_days_:
+            self.history_keys_, self.history_starts_ = _starts(log, events, context)
         self.activities_ = _frequent(log["activity"].astype(str), self.max_activities, 0.0)
         self.resources_ = _frequent(_resources(log).dropna(), self.max_resources, 0.0)
         steps = _steps(log, events)
@@ -142,6 +176,9 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         names += [f"case:{name}" for name in self.case_numeric_]
         for name, values in self.case_categorical_.items():
             names += [f"case:{name}={v}" for v in [*values, OTHER]]
+        if self._windows():
+            short, long = (_days(days) for days in self._windows())
+            names.append(f"workload:started_{short}d_vs_{long}d")
         return names
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -150,13 +187,21 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
             raise ValueError("this PrefixEncoder is not fitted yet; call fit(log) first")
         return self.feature_names_out_.copy()
 
-    def transform(self, log: pd.DataFrame, *, rows: Sequence[int] | None = None) -> np.ndarray:
+    def transform(
+        self,
+        log: pd.DataFrame,
+        *,
+        rows: Sequence[int] | None = None,
+        context: pd.DataFrame | None = None,
+    ) -> np.ndarray:
         """One row of features (float32, NaN where unknown) per prefix of ``log``.
 
         ``log`` is sorted by case and time (as :func:`~kgsentinel.detectors.events.read_event_log`
         and :func:`~kgsentinel.detectors.events.as_event_log` return it). The
         prefix ending at each event is encoded, or only those ending at the
-        positions ``rows`` (see :func:`prefix_ends`).
+        positions ``rows`` (see :func:`prefix_ends`). The workload feature
+        counts the cases of ``log``, of ``context`` (any event log frame, e.g.
+        the whole store's) and of the training history, each once.
         """
         names = self.get_feature_names_out()
         events = _Events.of(log)
@@ -189,9 +234,31 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
             codes = _codes(_attribute(log, name), values).astype(float)
             found = _first_known(events, np.where(codes < 0, np.nan, codes), chosen)
             blocks.append(_one_hot(np.nan_to_num(found, nan=-1).astype(np.int64), len(values) + 1))
+        if self._windows():
+            blocks.append(self._workload(log, events, chosen, context))
         matrix = np.hstack([np.asarray(b, dtype=np.float32) for b in blocks])
         assert matrix.shape[1] == len(names)
         return matrix
+
+    def _workload(
+        self, log: pd.DataFrame, events: _Events, rows: np.ndarray, context: pd.DataFrame | None
+    ) -> np.ndarray:
+        """Per prefix, the cases started in the short window up to its last event, against
+        the rate in the long one (NaN when no case started in the long one)."""
+        keys, starts = _starts(log, events, context)
+        _, starts = _union(self.history_keys_, self.history_starts_, keys, starts)
+        end = events.ns[rows]
+        upto = np.searchsorted(starts, end, side="right")
+        (short_days, long_days) = self._windows()
+        short, long = (upto - np.searchsorted(starts, end - round(days * _NS_PER_DAY), side="right")
+                       for days in (short_days, long_days))  # fmt: skip
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = short / (long * short_days / long_days)
+        return ratio[:, None]
+
+    def _windows(self) -> list[float]:
+        """The workload windows in days (none in encoders saved before the workload feature)."""
+        return getattr(self, "workload_days_", [])
 
 
 def prefix_ends(
@@ -244,6 +311,42 @@ class _Events:
             bounds = np.zeros(1, dtype=np.int64)
         first = np.repeat(bounds[:-1], np.diff(bounds))
         return cls(bounds, case, first, np.arange(len(case)) - first, ns)
+
+
+def _starts(
+    log: pd.DataFrame, events: _Events, context: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each case's key (a hash of its IRI) and start (ns), of ``log`` and ``context``, by key."""
+    first = events.bounds[:-1]
+    keys = _keys(log["case"].to_numpy()[first])
+    starts = events.ns[first]
+    if context is not None and len(context):
+        begun = context.groupby("case", sort=False)["timestamp"].min()
+        more = begun.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+        return _union(keys, starts, _keys(begun.index.to_numpy()), more)
+    return _union(keys, starts, keys[:0], starts[:0])
+
+
+def _union(
+    keys: np.ndarray, starts: np.ndarray, more_keys: np.ndarray, more: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cases of both, each once at its earliest start, ordered by start."""
+    keys, starts = np.r_[keys, more_keys], np.r_[starts, more]
+    order = np.lexsort((starts, keys))
+    keys, starts = keys[order], starts[order]
+    once = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    keys, starts = keys[once], starts[once]
+    by_start = np.argsort(starts, kind="stable")
+    return keys[by_start], starts[by_start].astype(np.int64)
+
+
+def _keys(cases: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each case IRI (the history keeps these, not the IRIs)."""
+    return pd.util.hash_array(np.asarray(cases, dtype=object).astype(str).astype(object))
+
+
+def _days(days: float) -> str:
+    return f"{days:g}"
 
 
 def _timing(events: _Events, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -23,6 +23,13 @@ however many prefixes it has.
   fit looks only at the columns its rows tell apart (not all missing, not one
   value throughout, see :mod:`~kgsentinel.predict.boosting`); the card lists
   those the model uses as ``features`` and the rest as ``dropped_features``.
+- **Workload.** A remaining-time model also reads the workload at each
+  prefix's last event t: the cases started in the 7 days up to t against
+  the rate over the 90 days up to t, counted over the training cases, the
+  log asked about and ``context`` (e.g. the whole store's log), each case
+  once. Only start times up to t count, so a prediction never depends on
+  what came later. Outcome models do not read it: on the benchmark's real
+  logs it cost AUC (see ``benchmarks/README.md``).
 - **Contributions.** For each prediction, the features that moved it most:
   the change in the predicted value when one feature is set back to its median
   over the training prefixes, tried for the dozen features whose change is
@@ -68,9 +75,9 @@ import pandas as pd
 
 from kgsentinel.detectors.events import sort_event_log
 from kgsentinel.errors import PredictionError
-from kgsentinel.predict.encoding import PrefixEncoder, prefix_ends
+from kgsentinel.predict.encoding import WORKLOAD_DAYS, PrefixEncoder, prefix_ends
 
-__all__ = ["MIN_CASES", "MIN_CASES_PER_CLASS", "TARGETS", "OutcomeModel"]
+__all__ = ["MIN_CASES", "MIN_CASES_PER_CLASS", "TARGETS", "WORKLOAD_TARGETS", "OutcomeModel"]
 
 #: what a model predicts: the chance of an outcome, or the hours a case has left
 TARGETS = ("outcome", "remaining-time")
@@ -90,6 +97,8 @@ FOLDS = 3
 ISOTONIC_FROM = 1000
 #: what the remaining-time boosting minimises on the hours (a log link, aiming at the mean)
 REMAINING_TIME_LOSS = "poisson"
+#: the targets whose encoding has the workload feature (see the module docs)
+WORKLOAD_TARGETS = ("remaining-time",)
 #: rows below which scikit-learn runs on one thread (threads only wait on each other there)
 _ONE_THREAD_BELOW = 100_000
 #: training prefixes sampled to rank features for explanations
@@ -153,8 +162,13 @@ class OutcomeModel:
         test_share: float = 0.2,
         max_prefix_length: int | None = None,
         seed: int = 0,
+        context: pd.DataFrame | None = None,
     ) -> OutcomeModel:
         """Train on the finished cases of ``log``; ``labels`` (0/1 per case IRI) for outcomes.
+
+        ``context``, an event log frame of other cases (e.g. the running ones,
+        or the whole store's log), is not learned from: its cases only count
+        in the workload feature (see :mod:`~kgsentinel.predict.encoding`).
 
         Raises :class:`~kgsentinel.errors.PredictionError` when there are too
         few cases, a single class, or bad parameters, saying what to change.
@@ -171,9 +185,9 @@ class OutcomeModel:
             raise PredictionError(f"the oldest {len(train_cases)} cases have only one outcome: "
                                   "lower test_share or train on more history")  # fmt: skip
         with _threads(len(log) * 2):
-            held_out = _fit(_cases_of(log, train_cases), labels, target, longest, seed)
+            held_out = _fit(_cases_of(log, train_cases), labels, target, longest, seed, context)
             metrics = held_out.evaluate(_cases_of(log, test_cases), labels, longest)
-            model = _fit(log, labels, target, longest, seed)
+            model = _fit(log, labels, target, longest, seed, context)
         model.card = _card(model, cases, train_cases, test_cases, metrics, {
             "test_share": test_share, "max_prefix_length": longest, "seed": seed,
             "boosting": dict(_BOOSTING) if target == "outcome" else _regression_boosting(),
@@ -181,17 +195,18 @@ class OutcomeModel:
         })  # fmt: skip
         return model
 
-    def predict(self, log: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, log: pd.DataFrame, *, context: pd.DataFrame | None = None) -> pd.DataFrame:
         """One row per case of ``log``, each as far as it has gone.
 
         Columns: ``case``, ``case_id``, ``prefix_length``, ``value`` (the
         probability of the outcome, or the hours left) and ``features``: up to
         three ``(name, value, contribution)`` that moved the prediction most,
-        largest first (see the module docs).
+        largest first (see the module docs). ``context`` holds other cases
+        (e.g. the whole store's log) for the workload feature.
         """
         log = _sorted(log)
         ends = prefix_ends(log)
-        matrix = self.encoder.transform(log, rows=ends["row"].to_numpy())
+        matrix = self.encoder.transform(log, rows=ends["row"].to_numpy(), context=context)
         with _threads(len(matrix)):
             values = self._value(matrix)
         frame = pd.DataFrame({
@@ -204,8 +219,13 @@ class OutcomeModel:
             frame["features"] = pd.Series(self._contributions(matrix, values), dtype=object)
         return frame
 
-    def predict_prefixes(self, log: pd.DataFrame, lengths: Sequence[int]) -> pd.DataFrame:
-        """Each case of ``log`` cut after each of ``lengths`` events: case, prefix_length, value."""
+    def predict_prefixes(
+        self, log: pd.DataFrame, lengths: Sequence[int], *, context: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Each case of ``log`` cut after each of ``lengths`` events: case, prefix_length, value.
+
+        ``context`` holds other cases for the workload feature, as in :meth:`predict`.
+        """
         log = _sorted(log)
         lengths = [int(k) for k in lengths]
         ends = prefix_ends(log, lengths=lengths)
@@ -214,7 +234,7 @@ class OutcomeModel:
             raise PredictionError(f"no case of the log has {min(lengths, default=0)} events or "
                                   f"more (the longest has {longest}): ask for prefix lengths "
                                   f"up to {longest}")  # fmt: skip
-        matrix = self.encoder.transform(log, rows=ends["row"].to_numpy())
+        matrix = self.encoder.transform(log, rows=ends["row"].to_numpy(), context=context)
         with _threads(len(matrix)):
             values = self._value(matrix)
         return pd.DataFrame({"case": ends["case"].astype(object).to_numpy(),
@@ -291,10 +311,17 @@ class OutcomeModel:
 
 
 def _fit(
-    log: pd.DataFrame, labels: pd.Series | None, target: str, longest: int, seed: int
+    log: pd.DataFrame,
+    labels: pd.Series | None,
+    target: str,
+    longest: int,
+    seed: int,
+    context: pd.DataFrame | None = None,
 ) -> OutcomeModel:
-    """A model trained on every prefix of 1 to ``longest`` events of the cases of ``log``."""
-    encoder = PrefixEncoder().fit(log)
+    """A model trained on every prefix of 1 to ``longest`` events of the cases of ``log``
+    (``context``'s cases only counted in the workload feature)."""
+    days = WORKLOAD_DAYS if target in WORKLOAD_TARGETS else ()
+    encoder = PrefixEncoder(workload_days=days).fit(log, context=context)
     ends = prefix_ends(log, longest=longest)
     rows = ends["row"].to_numpy()
     matrix = encoder.transform(log, rows=rows)

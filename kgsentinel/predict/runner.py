@@ -6,7 +6,9 @@ SPARQL ``ASK`` is true for it). :func:`train` reads the event log from the
 graph, keeps the finished cases (their last activity ends a case), labels them,
 trains an :class:`~kgsentinel.predict.model.OutcomeModel` (and one of the
 remaining time, when asked) and saves a new version (see :mod:`.registry`);
-the run and the models go into the provenance graph.
+the run and the models go into the provenance graph. Every case of the graph,
+running ones too, counts in the workload features (cases started in the days
+before a prefix's last event), in training and in prediction alike.
 
 :func:`predict` scores every running case with the latest version, writes
 the predictions into ``urn:kgsentinel:graph:predictions`` in place of the
@@ -183,7 +185,7 @@ def train(workspace: Workspace, name: str) -> TrainReport:
         labels = _labels(workspace, config, done, finished)
         settings = _settings(workspace, config)
         options = {"test_share": config.test_share, "max_prefix_length": config.max_prefix_length,
-                   "seed": 0}  # fmt: skip
+                   "seed": 0, "context": log}  # fmt: skip
         models = {OUTCOME: OutcomeModel.train(done, labels, target="outcome", **options)}
         if config.remaining_time:
             models[REMAINING_TIME] = OutcomeModel.train(done, None, target="remaining-time",
@@ -352,8 +354,9 @@ def predict(workspace: Workspace, name: str) -> PredictReport:
         _check_current(name, _settings(workspace, config), version)
         started = _now()
         models = version.load()
-        log = running_cases(read_event_log(workspace.store), version.info["end_activities"])
-        scored = {target: model.predict(log) for target, model in models.items()}
+        whole = read_event_log(workspace.store)
+        log = running_cases(whole, version.info["end_activities"])
+        scored = {target: model.predict(log, context=whole) for target, model in models.items()}
     scored[OUTCOME] = settle(config, log, scored[OUTCOME])
     where = log.groupby("case", sort=False).agg(case_id=("case_id", "first"),
                                                 activity=("activity", "last"))  # fmt: skip
