@@ -67,3 +67,14 @@ def test_a_few_cases_read_alone_are_the_same_rows_as_in_the_whole_log(
     expected = whole[whole["case"] == "urn:ex:c1"].dropna(axis=1, how="all")
     pd.testing.assert_frame_equal(one[expected.columns], expected, check_dtype=False)
     assert read_event_log(store, cases=[]).empty
+
+
+def test_some_events_read_alone_are_the_same_rows_as_in_the_whole_log(
+    store: EmbeddedStore,
+) -> None:
+    whole = read_event_log(store)
+    some = read_event_log(store, events=["urn:ex:e2", "urn:ex:e3", "urn:ex:loose", "urn:ex:c1"])
+    expected = whole[whole["event"].isin(["urn:ex:e2", "urn:ex:e3"])].reset_index(drop=True)
+    expected = expected.dropna(axis=1, how="all")  # (e2 and e3 say nothing of a supplier)
+    pd.testing.assert_frame_equal(some[expected.columns], expected, check_dtype=False)
+    assert read_event_log(store, events=["urn:ex:nothing"]).empty

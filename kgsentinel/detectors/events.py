@@ -82,19 +82,30 @@ _SCAN_IRI = "SELECT ?event ?value WHERE { ?event %s ?value FILTER(isLiteral(?val
 
 
 def read_event_log(
-    store: GraphStore, *, cases: Sequence[str] | None = None, attributes: bool = True
+    store: GraphStore,
+    *,
+    cases: Sequence[str] | None = None,
+    events: Sequence[str] | None = None,
+    attributes: bool = True,
 ) -> pd.DataFrame:
     """Every event that belongs to a case, as an event log frame sorted by case and time.
 
-    ``cases`` (case IRIs) limits the frame to those cases. With ``attributes``,
-    literal properties of events become ``attr:<name>`` columns.
+    ``cases`` (case IRIs) limits the frame to those cases, ``events`` (event
+    IRIs) to those events. With ``attributes``, literal properties of events
+    become ``attr:<name>`` columns.
     """
     found: pd.DataFrame | None = None
-    if cases is not None:
-        if not cases:
+    if cases is not None and events is not None:
+        raise ValueError("read_event_log takes cases or events, not both")
+    if cases is not None or events is not None:
+        if not (cases if cases is not None else events):
             return _empty()
-        events, found = _read_cases(store, list(cases))
-        case_ids = lookup_values(store, _CASE_IDS, "case", list(cases))
+        if cases is not None:
+            events, found = _read_cases(store, list(cases))
+        else:
+            events, found = _read_events(store, list(events or ()))
+        cases = list(events["case"].unique()) if cases is None else list(cases)
+        case_ids = lookup_values(store, _CASE_IDS, "case", cases)
     else:
         events, predicates = _scan_events(store)
         case_ids = store.query_frame(_CASE_IDS % "")
@@ -167,14 +178,25 @@ def _read_cases(store: GraphStore, cases: list[str]) -> tuple[pd.DataFrame, pd.D
     owners = lookup_values(store, _EVENTS_OF, "case", cases).drop_duplicates("event")
     if owners.empty:
         return owners, pd.DataFrame(columns=["event", "p", "value"])
-    properties = lookup_values(store, _PROPERTIES_OF, "event", owners["event"].tolist())
+    return _read_events(store, owners["event"].tolist(), owners=owners)
+
+
+def _read_events(
+    store: GraphStore, events: list[str], *, owners: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``events`` (the columns of :func:`_scan_events`, those with a case) and their
+    attributes, by one index lookup per event; ``owners`` gives their cases, if known."""
+    properties = lookup_values(store, _PROPERTIES_OF, "event", events)
+    if properties.empty:
+        return pd.DataFrame(columns=["event", "case"]), properties
     frame = owners
     for column, predicate, required in _EVENT_PROPERTIES:
-        if column == "case":
+        if column == "case" and owners is not None:
             continue
         values = properties.loc[properties["p"] == KGS + predicate, ["event", "value"]]
         values = values.drop_duplicates("event").rename(columns={"value": column})
-        frame = frame.merge(values, on="event", how="inner" if required else "left")
+        how = "inner" if required else "left"
+        frame = values if frame is None else frame.merge(values, on="event", how=how)
     literal = (properties["literal"] == "true") & ~properties["p"].isin(_NOT_EVENT_ATTRIBUTES)
     return frame, properties.loc[literal, ["event", "p", "value"]]
 

@@ -63,6 +63,8 @@ FRESH_SHARE = 0.1
 #: once the log has grown by this share since a detector learned, it learns again
 REFIT_GROWTH = 0.1
 _TOKEN = b"kgsentinel.signatures"
+#: rows per row group of the cached log, so the events of a few cases are read alone
+_GROUP_ROWS = 65_536
 _SCAN = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{ ?event kgs:%s ?value }}"
 _CASES_OF = f"PREFIX kgs: <{KGS}>\nSELECT ?event ?value WHERE {{\n%s?event kgs:case ?value }}"
 
@@ -156,40 +158,63 @@ class EventHistory:
     def _after_changes(
         cls, store: GraphStore, folder: Path, paths: dict[str, Path], subjects: set[str]
     ) -> EventHistory | None:
-        """The cached log with the cases of ``subjects`` read again (``None``: too many)."""
-        from kgsentinel.detectors.events import read_event_log
+        """The cached log with the events of ``subjects`` read again (``None``: too many).
 
+        Of a case that changed, only the events named are read again (a case named
+        itself is read whole); its other events are as cached.
+        """
         before, token = _read_signatures(paths["events-cases"])
         if not subjects:
             return cls(before, folder, _read_fresh(folder), token=token)
         index = pd.read_parquet(paths["events-index"])
         touched = is_in(index["event"], subjects)
-        cases = set(index.loc[touched, "case"].dropna()) | (subjects & set(before["case"]))
-        others = sorted(subjects - set(index.loc[touched, "event"]) - cases)
+        known = index.loc[touched]
+        named = subjects & set(before["case"])
+        cases = set(known["case"].dropna()) | named
+        events = set(known["event"])
+        others = sorted(subjects - events - cases)
         if others:
-            cases |= set(_lookup_cases(store, others)["value"])
-        changed = sorted(cases)
-        if not changed:  # e.g. only anomalies and runs were written
+            found = _lookup_cases(store, others)
+            cases |= set(found["value"])
+            events |= set(found["event"])
+        if not cases:  # e.g. only anomalies and runs were written
             return cls(before, folder, _read_fresh(folder), token=token)
-        if _share(changed, before) > FULL_READ_SHARE:
+        if _share(sorted(cases), before) > FULL_READ_SHARE:
             return None
-        fresh = read_event_log(store, cases=changed)
+        cached = cls(before, folder, _read_fresh(folder))
+        fresh = cached._read_again(store, cases, named, events)
+        changed = sorted(cases | set(fresh["case"]))
         rows = pd.DataFrame({"event": fresh["event"], "case": fresh["case"],
                              "time": _instants(fresh["timestamp"])})  # fmt: skip
         stale = touched | is_in(index["case"], changed)
         index = pd.concat([index[~stale], rows], ignore_index=True)
         now = pd.concat([before[~is_in(before["case"], changed)], signatures(rows)],
                         ignore_index=True)  # fmt: skip
-        history = cls(now, folder, _read_fresh(folder))
+        history = cls(now, folder, cached._fresh)
         history._take(changed, fresh)
         _write_parquet(index, paths["events-index"])
         _write_parquet(now, paths["events-cases"], token=history.token)
         return history
 
+    def _read_again(
+        self, store: GraphStore, cases: set[str], named: set[str], events: set[str]
+    ) -> pd.DataFrame:
+        """The events of ``cases`` now: ``named`` cases and ``events`` read from ``store``,
+        the other events of ``cases`` (and of any case an event moved to) as cached."""
+        from kgsentinel.detectors.events import read_event_log, sort_event_log
+
+        whole = read_event_log(store, cases=sorted(named))
+        moved = read_event_log(store, events=sorted(events - set(whole["event"])))
+        cases = cases | set(moved["case"])
+        kept = self._cached_events_of(sorted(cases - named))
+        kept = kept[~is_in(kept["event"], events)]
+        parts = [part for part in (kept, whole, moved) if len(part)]
+        return sort_event_log(pd.concat(parts, ignore_index=True)) if parts else whole
+
     def _written_whole(self, log: pd.DataFrame) -> EventHistory:
         """This history with ``log`` as its log, cached in one part."""
         self._log, self._fresh = log, None
-        _write_parquet(log, self.folder / "events.parquet")
+        _write_parquet(log, self.folder / "events.parquet", row_group_size=_GROUP_ROWS)
         (self.folder / "events-fresh.parquet").unlink(missing_ok=True)
         return self
 
@@ -287,6 +312,18 @@ class EventHistory:
         for path in (self.folder / "seen").glob("*.parquet"):
             if path.stem not in wanted:
                 path.unlink(missing_ok=True)
+
+    def _cached_events_of(self, cases: list[str]) -> pd.DataFrame:
+        """The cached events of ``cases``, without putting the whole log together."""
+        parts, rest = [], cases
+        if self._fresh is not None:
+            parts.append(self._fresh[is_in(self._fresh["case"], cases)])
+            rest = sorted(set(cases) - self._fresh_cases())
+        if rest:
+            parts.append(_rows_of(self.folder / "events.parquet", rest))
+        parts = [part for part in parts if len(part)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["case", "event"])  # fmt: skip
 
     def _fresh_cases(self) -> set[str]:
         if self._fresh_set is None:
@@ -415,6 +452,25 @@ def _union(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return merged.sort_values("case", kind="stable").reset_index(drop=True)
 
 
+def _rows_of(path: Path, cases: list[str]) -> pd.DataFrame:
+    """The rows of ``cases`` in the log cached at ``path``, reading only the row groups
+    that hold them (the log is sorted by case, so those of a few cases are few)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    column = file.read(columns=["case"])["case"]
+    hit = pc.is_in(column, value_set=pa.array(cases).cast(column.type)).fill_null(False)
+    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return pd.DataFrame(columns=["case", "event"])
+    sizes = [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)]
+    groups = np.unique(np.searchsorted(np.cumsum(sizes), rows, side="right"))
+    frame = file.read_row_groups(groups.tolist()).to_pandas()
+    return frame[is_in(frame["case"], cases)]
+
+
 def _read_fresh(folder: Path) -> pd.DataFrame | None:
     """The events of the cases read again since the log was cached whole (None: none)."""
     path = folder / "events-fresh.parquet"
@@ -461,7 +517,9 @@ def _read_signatures(path: Path) -> tuple[pd.DataFrame, str]:
     return pd.read_parquet(path), token.decode("ascii") if token else uuid.uuid4().hex
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path, *, token: str | None = None) -> None:
+def _write_parquet(
+    frame: pd.DataFrame, path: Path, *, token: str | None = None, row_group_size: int | None = None
+) -> None:
     """Write ``frame`` at ``path`` atomically (with ``token`` in its metadata, when given)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -471,5 +529,5 @@ def _write_parquet(frame: pd.DataFrame, path: Path, *, token: str | None = None)
     if token is not None:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                _TOKEN: token.encode("ascii")})  # fmt: skip
-    pq.write_table(table, temporary)
+    pq.write_table(table, temporary, row_group_size=row_group_size)
     temporary.replace(path)
