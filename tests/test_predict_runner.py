@@ -422,6 +422,34 @@ def test_remaining_time_is_a_second_target(launches: Path) -> None:
     assert all(re.fullmatch(r"P(\d+D)?(T(\d+H)?(\d+M)?)?", str(r["left"])) for r in rows)
 
 
+def test_the_workload_counts_every_case_of_the_graph_running_ones_too(
+    launches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgsentinel.predict.model import OutcomeModel
+
+    configure(launches, REWORK + "remaining_time = true\n")
+    told: dict[str, set[str]] = {}
+    real_train, real_predict = OutcomeModel.train.__func__, OutcomeModel.predict
+
+    def spy_train(cls: type, log: pd.DataFrame, *args: object, **options: object) -> object:
+        told["train"] = set(options["context"]["case_id"])
+        return real_train(cls, log, *args, **options)
+
+    def spy_predict(self: OutcomeModel, log: pd.DataFrame, **options: object) -> object:
+        told["predict"] = set(options["context"]["case_id"])
+        return real_predict(self, log, **options)
+
+    monkeypatch.setattr(OutcomeModel, "train", classmethod(spy_train))
+    monkeypatch.setattr(OutcomeModel, "predict", spy_predict)
+    with open_workspace(launches) as ws:
+        train(ws, "rework")
+        predict(ws, "rework")
+        timer = latest_version(ws, "rework").load()["remaining-time"]
+    every = {f"L{number:03d}" for number in range(FINISHED + RUNNING)}
+    assert told == {"train": every, "predict": every}
+    assert "workload:started_7d_vs_90d" in timer.encoder.get_feature_names_out()
+
+
 # -- outcomes as ASK queries ----------------------------------------------------------------
 
 REWORK_ASK = 'ASK { ?event kgs:case ?case ; kgs:activity/rdfs:label "Rework" }'
