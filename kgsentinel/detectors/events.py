@@ -97,31 +97,29 @@ def read_event_log(
     found: pd.DataFrame | None = None
     if cases is not None and events is not None:
         raise ValueError("read_event_log takes cases or events, not both")
-    if cases is not None or events is not None:
-        if not (cases if cases is not None else events):
-            return _empty()
-        if cases is not None:
-            events, found = _read_cases(store, list(cases))
-        else:
-            events, found = _read_events(store, list(events or ()))
-        cases = list(events["case"].unique()) if cases is None else list(cases)
-        case_ids = lookup_values(store, _CASE_IDS, "case", cases)
+    if cases is not None:
+        rows, found = _read_cases(store, list(cases)) if cases else (_empty(), None)
+    elif events is not None:
+        rows, found = _read_events(store, list(events)) if events else (_empty(), None)
     else:
-        events, predicates = _scan_events(store)
-        case_ids = store.query_frame(_CASE_IDS % "")
-    if events.empty:
+        rows, predicates = _scan_events(store)
+    if rows.empty:
         return _empty()
+    if cases is None and events is None:
+        case_ids = store.query_frame(_CASE_IDS % "")
+    else:
+        case_ids = lookup_values(store, _CASE_IDS, "case", list(rows["case"].unique()))
     labels = store.query_frame(_LABELS).drop_duplicates("thing").set_index("thing")["label"]
     case_ids = case_ids.drop_duplicates("case").set_index("case")["case_id"]
     log = pd.DataFrame({
-        "case": events["case"],
-        "case_id": _or_local_name(_lookup(events["case"], case_ids), events["case"]),
-        "event": events["event"],
-        "event_id": _or_local_name(events["event_id"], events["event"]),
-        "activity": _or_local_name(_lookup(events["activity"], labels), events["activity"]),
-        "timestamp": pd.to_datetime(events["timestamp"], utc=True, format="ISO8601",
+        "case": rows["case"],
+        "case_id": _or_local_name(_lookup(rows["case"], case_ids), rows["case"]),
+        "event": rows["event"],
+        "event_id": _or_local_name(rows["event_id"], rows["event"]),
+        "activity": _or_local_name(_lookup(rows["activity"], labels), rows["activity"]),
+        "timestamp": pd.to_datetime(rows["timestamp"], utc=True, format="ISO8601",
                                     errors="coerce"),
-        "resource": _lookup(events["resource"], labels).where(events["resource"].notna()),
+        "resource": _lookup(rows["resource"], labels).where(rows["resource"].notna()),
     })  # fmt: skip
     log = log.dropna(subset=["timestamp"]).drop_duplicates("event")
     if attributes:
