@@ -401,35 +401,3 @@ def test_a_model_saved_before_the_workload_feature_still_loads_and_predicts(
     assert "workload" not in repr(loaded.encoder)
     running = cut(newest(log), 3)
     pd.testing.assert_frame_equal(loaded.predict(running, context=log), old.predict(running))
-
-
-def test_remaining_time_is_learned_from_cases_old_enough_to_have_ended_either_way(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Cases start in pairs alike in everything: one ends a day later, the other after 30 days.
-
-    Of the cases started in the last month of the history only the quick ones have ended, so
-    learning from them too would tell a case started then that it has a day left; the model
-    learns from the cases started at least the 90th percentile of durations (30 days) before
-    the newest event, and says 15.5 days for every new case.
-    """
-    import kgsentinel.predict.model as module
-
-    rng = np.random.default_rng(0)
-    begin = pd.Timestamp("2025-01-01", tz="UTC")
-    now = begin + pd.Timedelta(days=60)
-    rows = []
-    for pair in range(300):
-        start = begin + pd.Timedelta(days=pair / 5, hours=rng.uniform(0, 3))
-        for case, days in ((f"{pair}-quick", 1), (f"{pair}-slow", 30)):
-            end = start + pd.Timedelta(days=days)
-            if end <= now:  # the finished cases, as the store holds them
-                rows += [(case, "Register", start), (case, "Close", end)]
-    log = as_event_log(pd.DataFrame(rows, columns=["case_id", "activity", "timestamp"]))
-    timer = OutcomeModel.train(log, target="remaining-time")
-    assert timer.card["parameters"]["followed_up_quantile"] == 0.9
-    fresh = timer.predict_prefixes(log, lengths=[1])["value"] / 24
-    assert fresh.between(15, 16).all()
-    monkeypatch.setattr(module, "FOLLOWED_UP_QUANTILE", 0.0)  # every finished case
-    biased = OutcomeModel.train(log, target="remaining-time")
-    assert (biased.predict_prefixes(log, lengths=[1])["value"] / 24).min() < 2

@@ -23,14 +23,6 @@ however many prefixes it has.
   fit looks only at the columns its rows tell apart (not all missing, not one
   value throughout, see :mod:`~kgsentinel.predict.boosting`); the card lists
   those the model uses as ``features`` and the rest as ``dropped_features``.
-- **Follow-up.** A remaining-time model learns only from the cases that
-  started at least the :data:`FOLLOWED_UP_QUANTILE` of case durations
-  (0.9) before the log's last event. The newest finished cases are a biased
-  sample: a case started a month ago can only be among them if it was quick,
-  so learning from them would teach that cases are quicker than they are
-  (on the benchmark's traffic fines, where a fine is either paid within weeks
-  or collected after one to three years, it made fines just sent look a
-  year quicker than they were). The encoder still reads every case.
 - **Workload.** A remaining-time model also reads the workload at each
   prefix's last event t: the cases started in the 7 days up to t against
   the rate over the 90 days up to t, counted over the training cases, the
@@ -85,14 +77,7 @@ from kgsentinel.detectors.events import sort_event_log
 from kgsentinel.errors import PredictionError
 from kgsentinel.predict.encoding import WORKLOAD_DAYS, PrefixEncoder, prefix_ends
 
-__all__ = [
-    "FOLLOWED_UP_QUANTILE",
-    "MIN_CASES",
-    "MIN_CASES_PER_CLASS",
-    "TARGETS",
-    "WORKLOAD_TARGETS",
-    "OutcomeModel",
-]
+__all__ = ["MIN_CASES", "MIN_CASES_PER_CLASS", "TARGETS", "WORKLOAD_TARGETS", "OutcomeModel"]
 
 #: what a model predicts: the chance of an outcome, or the hours a case has left
 TARGETS = ("outcome", "remaining-time")
@@ -110,9 +95,6 @@ TOP_FEATURES = 3
 FOLDS = 3
 #: cases per fold from which isotonic calibration is used instead of sigmoid
 ISOTONIC_FROM = 1000
-#: remaining-time models learn from the cases started at least this quantile of case durations
-#: before the log's last event (see the module docs)
-FOLLOWED_UP_QUANTILE = 0.9
 #: what the remaining-time boosting minimises on the hours (a log link, aiming at the mean)
 REMAINING_TIME_LOSS = "poisson"
 #: the targets whose encoding has the workload feature (see the module docs)
@@ -210,7 +192,6 @@ class OutcomeModel:
             "test_share": test_share, "max_prefix_length": longest, "seed": seed,
             "boosting": dict(_BOOSTING) if target == "outcome" else _regression_boosting(),
             "calibration": _method(model.estimator),
-            **({"followed_up_quantile": FOLLOWED_UP_QUANTILE} if labels is None else {}),
         })  # fmt: skip
         return model
 
@@ -341,8 +322,6 @@ def _fit(
     (``context``'s cases only counted in the workload feature)."""
     days = WORKLOAD_DAYS if target in WORKLOAD_TARGETS else ()
     encoder = PrefixEncoder(workload_days=days).fit(log, context=context)
-    if target == "remaining-time":
-        log = _followed_up(log)
     ends = prefix_ends(log, longest=longest)
     rows = ends["row"].to_numpy()
     matrix = encoder.transform(log, rows=rows)
@@ -362,19 +341,6 @@ def _fit(
     with _threads(0):
         model.explained = _ranked_features(model, matrix, seed)
     return model
-
-
-def _followed_up(log: pd.DataFrame) -> pd.DataFrame:
-    """The cases of ``log`` started early enough to have ended even if they were long: at
-    least the :data:`FOLLOWED_UP_QUANTILE` of case durations before the log's last event
-    (every case when fewer than :data:`MIN_CASES` would be left)."""
-    times = log.groupby("case", sort=False)["timestamp"]
-    start = times.min()
-    horizon = (times.max() - start).quantile(FOLLOWED_UP_QUANTILE)
-    kept = start.index[start <= log["timestamp"].max() - horizon]
-    if len(kept) < MIN_CASES:
-        return log
-    return log[log["case"].isin(kept)].reset_index(drop=True)
 
 
 def _case_weights(case: np.ndarray) -> np.ndarray:
