@@ -230,33 +230,29 @@ class EventHistory:
 
     def to_examine(self, detector: str, *, full: bool) -> tuple[list[str], bool]:
         """The cases ``detector`` has not seen as they are now, and whether that is a subset."""
-        everything = list(self.signatures["case"]), False
         seen = None if full else self._seen_signatures(detector)
-        if seen is None:
-            return everything
-        token, path = seen
-        if token not in self._changed:
+        if seen is not None and seen[0] not in self._changed:
+            token, path = seen
             if token == self.token:
                 self._changed[token] = []
-            elif not path.exists():
-                return everything
-            else:
+            elif path.exists():
                 self._changed[token] = changed_cases(pd.read_parquet(path), self.signatures)
-        return list(self._changed[token]), True
+        if seen is None or seen[0] not in self._changed:
+            return list(self.signatures["case"]), False
+        return list(self._changed[seen[0]]), True
 
     def events_of(self, cases: Collection[str]) -> pd.DataFrame:
         """The events of ``cases`` (kept for the next detector, which usually asks the same).
 
-        Cases read again since the log was last cached whole come from those
-        reads, without putting the whole log together.
+        Unless the whole log is already put together, they come from its cached
+        parts (see :meth:`_cached_events_of`).
         """
         wanted = frozenset(cases)
         if self._scope is None or self._scope[0] != wanted:
-            fresh = self._fresh
-            if self._log is None and fresh is not None and wanted <= self._fresh_cases():
-                self._scope = (wanted, fresh[is_in(fresh["case"], wanted)])
+            if self._log is None:
+                self._scope = (wanted, self._cached_events_of(sorted(wanted)))
             else:
-                self._scope = (wanted, self.log[is_in(self.log["case"], wanted)])
+                self._scope = (wanted, self._log[is_in(self._log["case"], wanted)])
         return self._scope[1]
 
     def examined(self, detector: str) -> None:
@@ -314,7 +310,8 @@ class EventHistory:
                 path.unlink(missing_ok=True)
 
     def _cached_events_of(self, cases: list[str]) -> pd.DataFrame:
-        """The cached events of ``cases``, without putting the whole log together."""
+        """The cached events of ``cases``, sorted, without putting the whole log together:
+        those read again since the log was cached whole, and the others' row groups."""
         parts, rest = [], cases
         if self._fresh is not None:
             parts.append(self._fresh[is_in(self._fresh["case"], cases)])
@@ -322,8 +319,7 @@ class EventHistory:
         if rest:
             parts.append(_rows_of(self.folder / "events.parquet", rest))
         parts = [part for part in parts if len(part)]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["case", "event"])  # fmt: skip
+        return _union(parts) if parts else pd.DataFrame(columns=["case", "event"])
 
     def _fresh_cases(self) -> set[str]:
         if self._fresh_set is None:
