@@ -337,6 +337,59 @@ def test_remaining_time_of_two_groups_of_durations_keeps_the_long_group_in_view(
     assert sent.min() > 300
 
 
+def drifting_fines(days: int = 1600, seed: int = 0) -> pd.DataFrame:
+    """One fine a day; three in five paid within 5 to 20 days, the rest collected about two
+    years on; the amount goes up by 1 every 100 days."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for case in range(days):
+        start = pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(days=case)
+        amount = 20.0 + case // 100
+        rows.append((str(case), "Create Fine", start, amount))
+        if rng.random() < 0.6:
+            paid = start + pd.Timedelta(days=rng.uniform(5, 20))
+            rows.append((str(case), "Payment", paid, amount))
+        else:
+            rows.append((str(case), "Send Fine", start + pd.Timedelta(days=90), amount))
+            collected = start + pd.Timedelta(days=rng.uniform(650, 750))
+            rows.append((str(case), "Send for Credit Collection", collected, amount))
+    return as_event_log(pd.DataFrame(rows, columns=["case_id", "activity", "timestamp", "amount"]))
+
+
+def test_remaining_time_is_not_learned_from_the_recent_cases_whose_quick_ones_alone_finished() -> (
+    None
+):
+    """The store holds the fines finished by now: every paid one, but only the collected fines
+    of two years ago and more. Of the fines with this year's amounts, only the paid have
+    finished; learning from them, a new fine (with a new amount) is told two weeks, where it
+    has about 300 days left on average. Learning only from fines followed up long enough,
+    it is told months."""
+    every = drifting_fines()
+    now = pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(days=1500)
+    ends, starts = (every.groupby("case")["timestamp"].agg(how) for how in ("max", "min"))
+    finished = every[every["case"].isin(ends.index[ends < now])]
+    new = every[every["case"].isin(starts.index[starts >= now])]
+    left = (new.groupby("case")["timestamp"].transform("max") - new["timestamp"]).dt.days
+    truth = left[new["activity"] == "Create Fine"].mean()
+
+    def told(**options: object) -> float:
+        timer = OutcomeModel.train(finished, target="remaining-time", **options)
+        return timer.predict_prefixes(new, lengths=[1])["value"].mean() / 24
+
+    followed, every_prefix = told(), told(follow_up=None)
+    assert every_prefix < 30 < 200 < truth
+    assert followed > 5 * every_prefix
+    assert abs(truth - followed) < abs(truth - every_prefix)
+
+
+def test_follow_up_is_a_share_and_on_the_card() -> None:
+    log = drifting_fines(days=300)
+    with pytest.raises(PredictionError, match="follow_up must be between 0 and 1"):
+        OutcomeModel.train(log, target="remaining-time", follow_up=1.5)
+    timer = OutcomeModel.train(log, target="remaining-time", follow_up=0.9)
+    assert timer.card["parameters"]["follow_up"] == 0.9
+
+
 def busy_weeks_log(weeks: int = 24, seed: int = 0) -> pd.DataFrame:
     """Cases alike in every step, busy weeks (six a day) and quiet ones (one a day) in turn;
     a case started when more than 20 cases started in the week up to it waits five days

@@ -23,6 +23,15 @@ however many prefixes it has.
   fit looks only at the columns its rows tell apart (not all missing, not one
   value throughout, see :mod:`~kgsentinel.predict.boosting`); the card lists
   those the model uses as ``features`` and the rest as ``dropped_features``.
+- **Follow-up.** Finished cases are a biased sample of the recent ones: of
+  the cases started lately only the quick ones have finished. So remaining
+  time learns from a prefix of k events only if its last event is at least
+  the ``follow_up`` quantile (:data:`FOLLOW_UP` by default) of the time
+  prefixes of k events had left before the log's latest event (all
+  prefixes, when fewer than :data:`MIN_CASES` cases would be left). A fine
+  just sent, paid or collected a year or two later, then no longer looks
+  like the recent fines paid within weeks; a late step of a quick process,
+  with hours left, is still learned from up to the last days.
 - **Workload.** A remaining-time model also reads the workload at each
   prefix's last event t: the cases started in the 7 days up to t against
   the rate over the 90 days up to t, counted over the training cases, the
@@ -97,6 +106,8 @@ FOLDS = 3
 ISOTONIC_FROM = 1000
 #: what the remaining-time boosting minimises on the hours (a log link, aiming at the mean)
 REMAINING_TIME_LOSS = "poisson"
+#: remaining time learns from a prefix once this share of prefixes as long would have finished
+FOLLOW_UP = 0.75
 #: the targets whose encoding has the workload feature (see the module docs)
 WORKLOAD_TARGETS = ("remaining-time",)
 #: rows below which scikit-learn runs on one thread (threads only wait on each other there)
@@ -163,6 +174,7 @@ class OutcomeModel:
         max_prefix_length: int | None = None,
         seed: int = 0,
         context: pd.DataFrame | None = None,
+        follow_up: float | None = FOLLOW_UP,
     ) -> OutcomeModel:
         """Train on the finished cases of ``log``; ``labels`` (0/1 per case IRI) for outcomes.
 
@@ -170,12 +182,21 @@ class OutcomeModel:
         or the whole store's log), is not learned from: its cases only count
         in the workload feature (see :mod:`~kgsentinel.predict.encoding`).
 
+        ``follow_up``, for remaining time: the quantile of the time left that
+        a prefix must lie before the log's latest event to be learned from
+        (see the module docs); None learns from every prefix.
+
         Raises :class:`~kgsentinel.errors.PredictionError` when there are too
         few cases, a single class, or bad parameters, saying what to change.
         """
         log, labels = _training_log(log, labels, target)
         if not 0 < test_share < 1:
             raise PredictionError(f"test_share must be between 0 and 1, not {test_share!r}")
+        if follow_up is not None and not 0 < follow_up < 1:
+            raise PredictionError(f"follow_up must be between 0 and 1 (or None to learn from "
+                                  f"every prefix), not {follow_up!r}")  # fmt: skip
+        if target == "outcome":
+            follow_up = None
         cases = _cases_by_start(log)
         _require_cases(cases, labels)
         longest = _longest_prefix(log, max_prefix_length)
@@ -185,11 +206,13 @@ class OutcomeModel:
             raise PredictionError(f"the oldest {len(train_cases)} cases have only one outcome: "
                                   "lower test_share or train on more history")  # fmt: skip
         with _threads(len(log) * 2):
-            held_out = _fit(_cases_of(log, train_cases), labels, target, longest, seed, context)
+            held_out = _fit(_cases_of(log, train_cases), labels, target, longest, seed, context,
+                            follow_up)  # fmt: skip
             metrics = held_out.evaluate(_cases_of(log, test_cases), labels, longest)
-            model = _fit(log, labels, target, longest, seed, context)
+            model = _fit(log, labels, target, longest, seed, context, follow_up)
         model.card = _card(model, cases, train_cases, test_cases, metrics, {
             "test_share": test_share, "max_prefix_length": longest, "seed": seed,
+            **({"follow_up": follow_up} if target == "remaining-time" else {}),
             "boosting": dict(_BOOSTING) if target == "outcome" else _regression_boosting(),
             "calibration": _method(model.estimator),
         })  # fmt: skip
@@ -317,9 +340,11 @@ def _fit(
     longest: int,
     seed: int,
     context: pd.DataFrame | None = None,
+    follow_up: float | None = None,
 ) -> OutcomeModel:
     """A model trained on every prefix of 1 to ``longest`` events of the cases of ``log``
-    (``context``'s cases only counted in the workload feature)."""
+    (``context``'s cases only counted in the workload feature; remaining time only from
+    the prefixes followed up, see :func:`_followed_up`)."""
     days = WORKLOAD_DAYS if target in WORKLOAD_TARGETS else ()
     encoder = PrefixEncoder(workload_days=days).fit(log, context=context)
     ends = prefix_ends(log, longest=longest)
@@ -334,6 +359,10 @@ def _fit(
         estimator = _classifier(matrix, truth, weights, case, seed)
     else:
         truth = _remaining_hours(log, rows)
+        followed = _followed_up(log, ends, truth, follow_up)
+        if len(np.unique(case[followed])) >= MIN_CASES:
+            matrix, truth, case = matrix[followed], truth[followed], case[followed]
+            weights = _case_weights(pd.factorize(case)[0])
         estimator = _regressor(matrix, truth, weights, case, seed)
     reference = pd.DataFrame(matrix).median().to_numpy(dtype=np.float32)
     model = OutcomeModel(target=target, encoder=encoder, estimator=estimator, reference=reference,
@@ -341,6 +370,27 @@ def _fit(
     with _threads(0):
         model.explained = _ranked_features(model, matrix, seed)
     return model
+
+
+def _followed_up(log: pd.DataFrame, ends: pd.DataFrame, hours: np.ndarray,
+                 follow_up: float | None) -> np.ndarray:  # fmt: skip
+    """Which prefixes were followed long enough to learn remaining time from (a mask).
+
+    A prefix of k events whose last event is nearer the log's latest event than
+    the ``follow_up`` quantile of the ``hours`` the prefixes of k events had left
+    is left out: of the cases that recent, only the quick ones have finished, so
+    learning from them says cases are quicker than they are.
+    """
+    if follow_up is None:
+        return np.ones(len(ends), dtype=bool)
+    lengths = ends["prefix_length"].to_numpy()
+    at = _ns(log)[ends["row"].to_numpy()]
+    horizon = pd.Series(hours).groupby(lengths).quantile(follow_up).reindex(lengths).to_numpy()
+    return at <= _ns(log).max() - horizon * _NS_PER_HOUR
+
+
+def _ns(log: pd.DataFrame) -> np.ndarray:
+    return log["timestamp"].astype("datetime64[ns, UTC]").astype("int64").to_numpy()
 
 
 def _case_weights(case: np.ndarray) -> np.ndarray:
@@ -424,7 +474,7 @@ def _effects(predict: Any, matrix: np.ndarray, values: np.ndarray, reference: np
 
 def _remaining_hours(log: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Hours from the event at each of ``rows`` to the last event of its case."""
-    ns = log["timestamp"].astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+    ns = _ns(log)
     last = pd.Series(ns).groupby(pd.factorize(log["case"])[0], sort=False).transform("max")
     return (last.to_numpy()[rows] - ns[rows]) / _NS_PER_HOUR
 
@@ -529,7 +579,7 @@ def _longest_prefix(log: pd.DataFrame, longest: int | None) -> int:
 def _sorted(log: pd.DataFrame) -> pd.DataFrame:
     """``log`` sorted by case and time (itself when it already is)."""
     case = pd.factorize(log["case"])[0]
-    ns = log["timestamp"].astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+    ns = _ns(log)
     step = np.diff(case)
     if ((step != 0) & (step != 1)).any() or ((step == 0) & (ns[1:] < ns[:-1])).any():
         return sort_event_log(log)
