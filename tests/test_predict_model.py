@@ -356,9 +356,7 @@ def drifting_fines(days: int = 1600, seed: int = 0) -> pd.DataFrame:
     return as_event_log(pd.DataFrame(rows, columns=["case_id", "activity", "timestamp", "amount"]))
 
 
-def test_remaining_time_is_not_learned_from_the_recent_cases_whose_quick_ones_alone_finished() -> (
-    None
-):
+def test_remaining_time_does_not_learn_that_recent_cases_are_quick() -> None:
     """The store holds the fines finished by now: every paid one, but only the collected fines
     of two years ago and more. Of the fines with this year's amounts, only the paid have
     finished; learning from them, a new fine (with a new amount) is told two weeks, where it

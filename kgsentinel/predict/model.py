@@ -360,7 +360,7 @@ def _fit(
     else:
         truth = _remaining_hours(log, rows)
         followed = _followed_up(log, ends, truth, follow_up)
-        if len(np.unique(case[followed])) >= MIN_CASES:
+        if not followed.all() and len(np.unique(case[followed])) >= MIN_CASES:
             matrix, truth, case = matrix[followed], truth[followed], case[followed]
             weights = _case_weights(pd.factorize(case)[0])
         estimator = _regressor(matrix, truth, weights, case, seed)
