@@ -362,7 +362,7 @@ def _fit(
         followed = _followed_up(log, ends, truth, follow_up)
         if not followed.all() and len(np.unique(case[followed])) >= MIN_CASES:
             matrix, truth, case = matrix[followed], truth[followed], case[followed]
-            weights = _case_weights(pd.factorize(case)[0])
+            weights = _case_weights(case)
         estimator = _regressor(matrix, truth, weights, case, seed)
     reference = pd.DataFrame(matrix).median().to_numpy(dtype=np.float32)
     model = OutcomeModel(target=target, encoder=encoder, estimator=estimator, reference=reference,
@@ -384,9 +384,9 @@ def _followed_up(log: pd.DataFrame, ends: pd.DataFrame, hours: np.ndarray,
     if follow_up is None:
         return np.ones(len(ends), dtype=bool)
     lengths = ends["prefix_length"].to_numpy()
-    at = _ns(log)[ends["row"].to_numpy()]
+    ns = _ns(log)
     horizon = pd.Series(hours).groupby(lengths).quantile(follow_up).reindex(lengths).to_numpy()
-    return at <= _ns(log).max() - horizon * _NS_PER_HOUR
+    return ns[ends["row"].to_numpy()] <= ns.max() - horizon * _NS_PER_HOUR
 
 
 def _ns(log: pd.DataFrame) -> np.ndarray:
