@@ -195,8 +195,6 @@ class OutcomeModel:
         if follow_up is not None and not 0 < follow_up < 1:
             raise PredictionError(f"follow_up must be between 0 and 1 (or None to learn from "
                                   f"every prefix), not {follow_up!r}")  # fmt: skip
-        if target == "outcome":
-            follow_up = None
         cases = _cases_by_start(log)
         _require_cases(cases, labels)
         longest = _longest_prefix(log, max_prefix_length)
