@@ -30,6 +30,11 @@ Usage:
     python benchmarks/predict_bench.py --shared ../shared/data
     python benchmarks/predict_bench.py --shared ../shared/data --quick   # 1,000 cases a log
     python benchmarks/predict_bench.py --shared ../shared/data --tasks sepsis_2
+    python benchmarks/predict_bench.py --shared ../shared/data --no-remaining --origins 0.4 0.6
+
+``--origins`` repeats the outcome comparison with the split moved back (the
+oldest 40% or 60% of the cases train, the next 20% test), so a lead can be
+told from the luck of one split.
 """
 
 from __future__ import annotations
@@ -440,6 +445,10 @@ def outcome_task(
         for name, (_, found, timing) in ran.items()
     }
     counts = test.groupby(test.groupby("case", sort=False).cumcount() + 1)["case"].size()
+    earlier = [
+        earlier_origin(share, prefixes, labels, engines, args, notes, task.name, lengths, frame)
+        for share in args.origins
+    ]
     return {
         "task": task.name,
         "log": task.log,
@@ -457,6 +466,54 @@ def outcome_task(
         "test_prefixes_by_length": {int(k): int(v) for k, v in counts.items() if k <= longest},
         "leaks": found_leaks,
         "engines": results,
+        "origins": earlier,
+    }
+
+
+def earlier_origin(
+    share: float,
+    prefixes: pd.DataFrame,
+    labels: pd.Series,
+    engines: dict[str, Any],
+    args: argparse.Namespace,
+    notes: list[str],
+    title: str,
+    lengths: list[int],
+    frame: pd.DataFrame,
+) -> dict[str, Any]:
+    """The same comparison with the split moved back: the oldest ``share`` of the cases
+    train and the next ``1 - train_share`` of them test (a rolling origin, every case
+    older than the main test fifth when ``share + 1 - train_share <= train_share``)."""
+    window = 1.0 - args.train_share
+    starts = prefixes.groupby("case")["timestamp"].min().sort_values(kind="stable")
+    kept = starts.index[: int((share + window) * len(starts))]
+    train, test, split_time = temporal_split(
+        prefixes[prefixes["case"].isin(kept)], train_share=share / (share + window)
+    )
+    train_labels = labels.reindex(train["case"].unique())
+    test_labels = labels.reindex(test["case"].unique())
+    log(f"{title}, origin {share:.0%}: {len(train_labels):,} train, {len(test_labels):,} test ...")
+    ran = run_engines(
+        {name: make for name, make in engines.items() if name != MAJORITY},
+        train,
+        train_labels,
+        test,
+        target="outcome",
+        lengths=lengths,
+        notes=notes,
+        title=f"{title} (origin {share:.0%})",
+        context=frame[["case", "timestamp"]],
+    )
+    scored = {name: outcome_metrics(found, test_labels) for name, (_, found, _) in ran.items()}
+    return {
+        "train_share": share,
+        "train_cases": len(train_labels),
+        "test_cases": len(test_labels),
+        "split_time": split_time.isoformat(),
+        "engines": {
+            name: {k: m[k] for k in ("auc", "auc_weighted", "auc_by_prefix_length")}
+            for name, m in scored.items()
+        },
     }
 
 
@@ -558,6 +615,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "trees": args.trees,
             "quick": args.quick,
             "protocol": args.protocol,
+            "origins": args.origins,
             "tasks": [t.name for t in tasks],
         },
         "outcomes": outcome_rows,
@@ -714,6 +772,7 @@ def render(result: dict[str, Any]) -> str:
                 lines.append(
                     f"{'':<19} {engine:<27} " + " ".join(_f(by.get(k), 5, 2) for k in shown)
                 )
+    lines += _render_origins(result["outcomes"])
     if result["remaining_time"]:
         lines += [
             "",
@@ -771,6 +830,31 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _render_origins(outcomes: list[dict[str, Any]]) -> list[str]:
+    """The AUC (mean over prefix lengths) of kgsentinel and the forest at earlier origins."""
+    rows = [(row, origin) for row in outcomes for origin in row.get("origins", [])]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "earlier origins (oldest share of the cases train, the next ones test; AUC mean "
+        "over prefix lengths)",
+        f"{'task':<19} {'origin':>6} {'cases train/test':>17} {'split':>10}  "
+        f"{'kgsentinel':>10} {'forest':>7} {'lead':>7}",
+    ]
+    for row, origin in rows:
+        engines = origin["engines"]
+        mine = engines.get(KGSENTINEL, {}).get("auc")
+        peer = engines.get(FOREST, {}).get("auc")
+        lead = f"{mine - peer:>+7.3f}" if mine is not None and peer is not None else f"{'-':>7}"
+        lines.append(
+            f"{row['task']:<19} {origin['train_share']:>6.0%} "
+            f"{origin['train_cases']:>8,}/{origin['test_cases']:<8,} {origin['split_time'][:10]}  "
+            f"{_f(mine, 10)} {_f(peer, 7)} {lead}"
+        )
+    return lines
+
+
 def _f(value: float | None, width: int = 6, digits: int = 3) -> str:
     return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
 
@@ -812,11 +896,24 @@ def main(argv: list[str] | None = None) -> int:
         "published: whole cases, as Teinemaa et al.'s benchmark (a prefix may hold its label)",
     )
     parser.add_argument("--train-share", type=float, default=0.8)
+    parser.add_argument(
+        "--origins",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="SHARE",
+        help="also compare kgsentinel and the forest with the split moved back: the oldest "
+        "SHARE of the cases train, the next 1 - train-share test (e.g. 0.4 0.6)",
+    )
     parser.add_argument("--trees", type=int, default=300, help="trees of the random forest")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick and args.cases is None:
         args.cases = 1000
+    for share in args.origins:
+        if not 0 < share < args.train_share or share + 1 - args.train_share > 1:
+            parser.error(f"--origins {share:g}: a share of the cases between 0 and "
+                         f"{args.train_share:g} (--train-share), e.g. 0.4")  # fmt: skip
     if not args.shared.is_dir():
         parser.error(f"--shared {args.shared} is not a folder (it should hold event-logs/)")
     result = run(args)
