@@ -423,30 +423,28 @@ def outcome_task(
     longest = task.max_prefix_length or max_prefix_length(prefixes, labels)
     lengths = list(range(1, longest + 1))
     train, test, split_time = temporal_split(prefixes, train_share=args.train_share)
-    train_labels = labels.reindex(train["case"].unique())
-    test_labels = labels.reindex(test["case"].unique())
-    log(
-        f"{task.name}: {len(labels):,} cases ({len(train_labels):,} train, {len(test_labels):,} "
-        f"test), prefixes up to {longest} events ..."
-    )
-    ran = run_engines(
-        engines,
-        train,
-        train_labels,
-        test,
-        target="outcome",
-        lengths=lengths,
-        notes=notes,
-        title=task.name,
-        context=frame[["case", "timestamp"]],
+    context = frame[["case", "timestamp"]]
+    train_labels, test_labels, ran = compare_outcomes(
+        engines, train, test, labels, lengths=lengths, notes=notes, title=task.name, context=context
     )
     results = {
         name: {**outcome_metrics(found, test_labels), **timing}
         for name, (_, found, timing) in ran.items()
     }
     counts = test.groupby(test.groupby("case", sort=False).cumcount() + 1)["case"].size()
+    window = 1.0 - args.train_share
     earlier = [
-        earlier_origin(share, prefixes, labels, engines, args, notes, task.name, lengths, frame)
+        earlier_origin(
+            share,
+            window,
+            prefixes,
+            labels,
+            {name: make for name, make in engines.items() if name != MAJORITY},
+            lengths=lengths,
+            notes=notes,
+            title=task.name,
+            context=context,
+        )
         for share in args.origins
     ]
     return {
@@ -470,39 +468,68 @@ def outcome_task(
     }
 
 
-def earlier_origin(
-    share: float,
-    prefixes: pd.DataFrame,
-    labels: pd.Series,
+def compare_outcomes(
     engines: dict[str, Any],
-    args: argparse.Namespace,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    labels: pd.Series,
+    *,
+    lengths: list[int],
     notes: list[str],
     title: str,
-    lengths: list[int],
-    frame: pd.DataFrame,
-) -> dict[str, Any]:
-    """The same comparison with the split moved back: the oldest ``share`` of the cases
-    train and the next ``1 - train_share`` of them test (a rolling origin, every case
-    older than the main test fifth when ``share + 1 - train_share <= train_share``)."""
-    window = 1.0 - args.train_share
-    starts = prefixes.groupby("case")["timestamp"].min().sort_values(kind="stable")
-    kept = starts.index[: int((share + window) * len(starts))]
-    train, test, split_time = temporal_split(
-        prefixes[prefixes["case"].isin(kept)], train_share=share / (share + window)
-    )
+    context: pd.DataFrame,
+) -> tuple[pd.Series, pd.Series, dict[str, tuple[Any, pd.DataFrame, dict[str, Any]]]]:
+    """The training and test cases' labels, and each engine fitted on ``train`` and asked
+    about ``test`` (:func:`run_engines`, the outcome target)."""
     train_labels = labels.reindex(train["case"].unique())
     test_labels = labels.reindex(test["case"].unique())
-    log(f"{title}, origin {share:.0%}: {len(train_labels):,} train, {len(test_labels):,} test ...")
+    log(
+        f"{title}: {len(train_labels):,} cases train, {len(test_labels):,} test, prefixes up to "
+        f"{max(lengths)} events ..."
+    )
     ran = run_engines(
-        {name: make for name, make in engines.items() if name != MAJORITY},
+        engines,
         train,
         train_labels,
         test,
         target="outcome",
         lengths=lengths,
         notes=notes,
+        title=title,
+        context=context,
+    )
+    return train_labels, test_labels, ran
+
+
+def earlier_origin(
+    share: float,
+    window: float,
+    prefixes: pd.DataFrame,
+    labels: pd.Series,
+    engines: dict[str, Any],
+    *,
+    lengths: list[int],
+    notes: list[str],
+    title: str,
+    context: pd.DataFrame,
+) -> dict[str, Any]:
+    """The same comparison with the split moved back: the oldest ``share`` of the cases
+    train and the next ``window`` of them test (a rolling origin, every case older than
+    the main test cases when ``share + window`` is at most the main training share)."""
+    starts = prefixes.groupby("case")["timestamp"].min().sort_values(kind="stable")
+    kept = starts.index[: int((share + window) * len(starts))]
+    train, test, split_time = temporal_split(
+        prefixes[prefixes["case"].isin(kept)], train_share=share / (share + window)
+    )
+    train_labels, test_labels, ran = compare_outcomes(
+        engines,
+        train,
+        test,
+        labels,
+        lengths=lengths,
+        notes=notes,
         title=f"{title} (origin {share:.0%})",
-        context=frame[["case", "timestamp"]],
+        context=context,
     )
     scored = {name: outcome_metrics(found, test_labels) for name, (_, found, _) in ran.items()}
     return {
@@ -911,7 +938,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick and args.cases is None:
         args.cases = 1000
     for share in args.origins:
-        if not 0 < share < args.train_share or share + 1 - args.train_share > 1:
+        if not 0 < share < args.train_share:
             parser.error(f"--origins {share:g}: a share of the cases between 0 and "
                          f"{args.train_share:g} (--train-share), e.g. 0.4")  # fmt: skip
     if not args.shared.is_dir():
