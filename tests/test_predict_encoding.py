@@ -33,8 +33,14 @@ def frame(encoder: PrefixEncoder, log: pd.DataFrame, rows: object = None) -> pd.
     return pd.DataFrame(encoder.transform(log, rows=rows), columns=encoder.get_feature_names_out())
 
 
+def readable(encoder: PrefixEncoder, row: pd.Series, name: str) -> object:
+    column = list(encoder.get_feature_names_out()).index(name)
+    return encoder.readable_value(column, row[name])
+
+
 def test_each_prefix_aggregates_what_happened_up_to_its_last_event(small: pd.DataFrame) -> None:
-    encoded = frame(PrefixEncoder().fit(small), small)
+    encoder = PrefixEncoder().fit(small)
+    encoded = frame(encoder, small)
     assert len(encoded) == len(small)
     third = encoded.iloc[2]  # case 1 after Brief, Rework, Rework
     assert third["prefix_length"] == 3
@@ -52,7 +58,8 @@ def test_each_prefix_aggregates_what_happened_up_to_its_last_event(small: pd.Dat
     assert third[aggregates].tolist() == [40.0, 25.0, 10.0, 40.0, 50.0]
     assert third["last:grade=B"] == 1  # the last value seen: the third event has none
     assert third[["count:grade=A", "count:grade=B"]].tolist() == [1.0, 1.0]
-    assert third["case:region=EU"] == 1
+    assert third["case:region=EU"] == 1  # two regions: a column each
+    assert readable(encoder, third, "last:cost") == 40.0  # a number reads as itself
     assert third["hour"] == 12.5
     assert third["weekday"] == 0  # 2026-01-05 is a Monday
     assert third["month"] == 1
@@ -212,3 +219,39 @@ def test_workload_is_off_by_default_and_its_windows_are_checked(small: pd.DataFr
     assert not [n for n in names if n.startswith("workload:")]
     with pytest.raises(ValueError, match=r"short and a longer window in days, e\.g\. \(7, 90\)"):
         PrefixEncoder(workload_days=(30, 7)).fit(small)
+
+
+def test_a_text_case_attribute_is_one_category_column_of_many_values() -> None:
+    """Like a diagnosis code: 300 values, most on one case, all kept (up to 254) in one column."""
+    rows = [(str(i), "Open", f"2026-01-01T00:{i % 60:02d}Z", "ann", None, None, f"D{i % 300}")
+            for i in range(600)]  # fmt: skip
+    log = as_event_log(table(rows))
+    encoder = PrefixEncoder().fit(log)
+    names = list(encoder.get_feature_names_out())
+    assert not any(name.startswith("case:region=") for name in names)
+    assert encoder.categorical_columns().tolist() == [name == "case:region" for name in names]
+    codes = frame(encoder, log)["case:region"]
+    assert codes.max() == 254  # 254 values learned, every other one is <other>
+    assert codes.nunique() == 255
+    column = names.index("case:region")
+    assert {encoder.readable_value(column, code) for code in codes} >= {"D0", "D299", OTHER}
+    assert np.isnan(frame(encoder, log.assign(**{"attr:region": None}))["case:region"]).all()
+
+
+def test_a_text_case_attribute_of_few_values_keeps_a_column_a_value() -> None:
+    rows = [(str(i), "Open", f"2026-01-01T0{i}:00Z", "ann", None, None, region)
+            for i, region in enumerate(["EU", "US", "EU", "APAC"])]  # fmt: skip
+    log = as_event_log(table(rows))
+    few = PrefixEncoder(max_values=3).fit(log)  # three regions: a column each (and <other>)
+    assert not few.categorical_columns().any()
+    assert frame(few, log)["case:region=APAC"].tolist() == [0, 0, 0, 1]
+    many = PrefixEncoder(max_values=2).fit(log)  # more regions than values kept: codes
+    assert many.get_feature_names_out()[many.categorical_columns()].tolist() == ["case:region"]
+    assert frame(many, log)["case:region"].tolist() == [0, 2, 0, 1]  # by frequency, then name
+
+
+def test_max_case_values_beyond_what_the_boosting_takes_is_a_clear_error(
+    small: pd.DataFrame,
+) -> None:
+    with pytest.raises(ValueError, match="max_case_values must be between 1 and 254"):
+        PrefixEncoder(max_case_values=300).fit(small)

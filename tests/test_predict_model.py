@@ -452,3 +452,56 @@ def test_a_model_saved_before_the_workload_feature_still_loads_and_predicts(
     assert "workload" not in repr(loaded.encoder)
     running = cut(newest(log), 3)
     pd.testing.assert_frame_equal(loaded.predict(running, context=log), old.predict(running))
+
+
+def test_a_model_saved_before_category_columns_still_loads_and_predicts(
+    log: pd.DataFrame, labels: pd.Series, tmp_path: Path
+) -> None:
+    """Such a model's encoder has no ``case_coded_`` and its boosting no ``categorical``."""
+    old = OutcomeModel.train(log, labels)
+    del old.encoder.__dict__["case_coded_"]
+    for fold in old.estimator.calibrated_classifiers_:
+        del fold.estimator.__dict__["categorical"]
+    old.save(tmp_path)
+    loaded = OutcomeModel.load(tmp_path)
+    assert "case:market=EU" in loaded.encoder.get_feature_names_out()
+    assert not loaded.encoder.categorical_columns().any()
+    running = cut(newest(log), 3)
+    pd.testing.assert_frame_equal(loaded.predict(running), old.predict(running))
+
+
+def diagnosis_log(cases: int = 900, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """Admissions with one of 90 diagnoses (10 cases each); one in three diagnoses is severe
+    and its patients mostly end in intensive care (the label), one in ten either way by chance."""
+    rng = np.random.default_rng(seed)
+    rows, labels = [], {}
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    for case in range(cases):
+        code = int(rng.integers(90))
+        severe = (code % 3 == 0) != (rng.random() < 0.1)
+        time = start + pd.Timedelta(hours=8 * case)
+        for step, hours in (("Admission", 0), ("Lab test", 2), ("Triage", 3)):
+            rows.append((str(case), step, time + pd.Timedelta(hours=hours), "nurse",
+                         f"D{code:02d}" if step == "Admission" else None))  # fmt: skip
+        labels[str(case)] = int(severe)
+    table = pd.DataFrame(rows, columns=["case_id", "activity", "timestamp", "resource",
+                                        "diagnosis"])  # fmt: skip
+    log = as_event_log(table)
+    iris = log.drop_duplicates("case").set_index("case_id")["case"]
+    return log, pd.Series(labels).rename(index=iris)
+
+
+def test_a_case_attribute_of_many_rare_values_is_learned_and_explained_as_text() -> None:
+    """90 diagnoses are more than a vocabulary of one column a value keeps: the boosting
+    learns which of them are severe from a single column of categories."""
+    log, labels = diagnosis_log()
+    model = OutcomeModel.train(log, labels)
+    assert model.metrics["auc"] > 0.8
+    assert model.encoder.categorical_columns().sum() == 1
+    running = cut(newest(log), 1)
+    predicted = model.predict(running)
+    severe = labels.reindex(predicted["case"]).to_numpy() == 1
+    assert predicted["value"][severe].mean() > predicted["value"][~severe].mean() + 0.3
+    reasons = dict((name, value) for name, value, _ in predicted["features"].iloc[0])
+    diagnosis = running[running["case"] == predicted["case"].iloc[0]]["attr:diagnosis"].iloc[0]
+    assert reasons.get("case:diagnosis") == diagnosis

@@ -22,6 +22,7 @@ from kgsentinel.config import Config, OutcomeConfig
 from kgsentinel.detectors.anomalies import list_anomalies
 from kgsentinel.errors import ConfigError, PredictionError
 from kgsentinel.ingest.job import event_table_mapping, ingest_path
+from kgsentinel.ingest.mapping import Mapping
 from kgsentinel.predict.predictions import PREDICTIONS_GRAPH
 from kgsentinel.predict.registry import latest_version, list_models, versions
 from kgsentinel.predict.runner import ask_labels, chosen_outcomes, predict, train
@@ -591,3 +592,50 @@ def test_the_docs_notebook_code_runs(documented: Path, monkeypatch: pytest.Monke
     exec(code, names)
     assert names["report"].version == "v2"
     assert set(names["risks"]["detector"]) <= {"rework", "late-launch", "reformulated"}
+
+
+def product_rows(finished: int = 300, running: int = 20) -> list[str]:
+    """Launches of 30 products, ten each: those of the first 15 products are reworked."""
+    draw = random.Random(5)
+    start, rows = pd.Timestamp("2026-01-01"), []
+    for number in range(finished + running):
+        product = draw.randrange(30)
+        steps = ["Brief", "Formulation"]
+        if number < finished:
+            steps += [*(["Rework", "Formulation"] if product < 15 else []), "Launch"]
+        else:
+            steps = steps[: 1 + number % 2]
+        day = start + pd.Timedelta(hours=12 * number)
+        for index, activity in enumerate(steps):
+            at = day + pd.Timedelta(days=2 * index)
+            rows.append(f"L{number:03d},{activity},{at:%Y-%m-%dT%H:%M:%SZ},lab,P{product:02d}")
+    return rows
+
+
+def test_a_product_code_of_many_values_is_evidence_as_text(workspace: Path) -> None:
+    """30 products are more than a column each keeps: the evidence names the product."""
+    configure(workspace, REWORK + 'end_activities = ["Launch"]\n')
+    path = workspace / "data" / "launches.csv"
+    path.write_text("launch,step,at,who,product\n" + "\n".join(product_rows()) + "\n")
+    mapping = event_table_mapping("launches", case="launch", activity="step", timestamp="at",
+                                  resource="who", event_id="{launch}-{step}-{at}")  # fmt: skip
+    settings = mapping.model_dump(exclude_none=True)
+    settings["events"]["attributes"] = {"<urn:example:product>": "product"}
+    with open_workspace(workspace) as ws:
+        ingest_path(ws, path, mapping=Mapping.model_validate(settings), graph="launches")
+        train(ws, "rework")
+        predict(ws, "rework")
+    rows = select(
+        workspace,
+        """SELECT ?id ?probability ?value WHERE {
+      ?p a kgs:Prediction ; kgs:subject/kgs:caseId ?id ; kgs:probability ?probability .
+      OPTIONAL { ?p kgs:evidence [ kgs:feature "case:product" ; kgs:featureValue ?value ] } }""",
+    )
+    products = {row.split(",")[0]: row.split(",")[4] for row in product_rows()}
+    assert len(rows) == 20  # the running launches
+    explained = [row for row in rows if row.get("value") is not None]
+    assert len(explained) >= 10
+    assert all(row["value"] == products[row["id"]] for row in explained)
+    reworked = [row["probability"] for row in rows if int(products[row["id"]][1:]) < 15]
+    others = [row["probability"] for row in rows if int(products[row["id"]][1:]) >= 15]
+    assert min(reworked) > 0.5 > max(others)

@@ -5,7 +5,9 @@ every training row, which happens to an attribute only a few cases have (all
 of them may fall outside one calibration fold). :class:`BoostedClassifier`
 and :class:`BoostedRegressor` drop, in each ``fit``, the columns that are
 all missing or one value throughout (:func:`informative_columns`), and give
-the rest to the boosting; ``columns_`` says which they kept.
+the rest to the boosting; ``columns_`` says which they kept. ``categorical``,
+a boolean mask over the columns of ``X``, marks those holding category codes
+(0 to 254), which the boosting splits as categories.
 
 Example:
     >>> import numpy as np
@@ -41,14 +43,33 @@ def informative_columns(matrix: np.ndarray) -> np.ndarray:
 
 class _Boosted(BaseEstimator):
     """Shared by the classifier and the regressor: ``boosting`` holds the keyword arguments
-    of the scikit-learn estimator, ``random_state`` its seed."""
+    of the scikit-learn estimator, ``categorical`` the mask of category columns, and
+    ``random_state`` the seed."""
 
-    def __init__(self, *, boosting: dict[str, Any] | None = None, random_state: int | None = None):
+    #: what a model saved before category columns had
+    categorical: Any = None
+
+    def __init__(
+        self,
+        *,
+        boosting: dict[str, Any] | None = None,
+        categorical: Any = None,
+        random_state: int | None = None,
+    ):
         self.boosting = boosting
+        self.categorical = categorical
         self.random_state = random_state
 
     def _estimator(self) -> Any:  # pragma: no cover - each subclass has its own
         raise NotImplementedError
+
+    def _settings(self) -> dict[str, Any]:
+        """The scikit-learn estimator's keyword arguments, categories among the kept columns."""
+        settings = {**(self.boosting or {}), "random_state": self.random_state}
+        if self.categorical is not None:
+            kept = np.asarray(self.categorical, dtype=bool)[self.columns_]
+            settings["categorical_features"] = kept if kept.any() else None
+        return settings
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         """Fit the boosting on the informative columns of ``X`` (at least one is kept)."""
@@ -69,8 +90,7 @@ class BoostedClassifier(ClassifierMixin, _Boosted):
     def _estimator(self) -> Any:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        return HistGradientBoostingClassifier(**(self.boosting or {}),
-                                              random_state=self.random_state)  # fmt: skip
+        return HistGradientBoostingClassifier(**self._settings())
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BoostedClassifier:
         super().fit(X, y, sample_weight)
@@ -93,8 +113,7 @@ class BoostedRegressor(RegressorMixin, _Boosted):
     def _estimator(self) -> Any:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        return HistGradientBoostingRegressor(**(self.boosting or {}),
-                                             random_state=self.random_state)  # fmt: skip
+        return HistGradientBoostingRegressor(**self._settings())
 
     def predict(self, X: Any) -> np.ndarray:
         return self.estimator_.predict(self._kept(X))

@@ -23,7 +23,9 @@ feature                  meaning
 ``sum:X``
 ``last:X=v``             a text attribute X: 1 when its last value so far is v
 ``count:X=v``            a text attribute X: events so far with the value v
-``case:X``, ``case:X=v`` a case attribute (one value per case): its first value so far
+``case:X``, ``case:X=v`` a case attribute (one value per case): its first value so far; for
+                         text, 1 when it is v, or with more values than ``max_values``, the
+                         value's code (see :meth:`~PrefixEncoder.categorical_columns`)
 ``workload:started_``    with ``workload_days=(7, 90)``: the cases started in the 7 days up
 ``7d_vs_90d``            to the prefix's last event t against the rate over the 90 days up
                          to t (1: as usual, 2: twice as busy), each case counted once over
@@ -37,9 +39,16 @@ start (a 64-bit hash of its IRI and the time, 16 bytes a case), so the cases
 of training still count when only running cases are encoded later.
 
 Vocabularies (activities, resources, frequent attribute values) are learned in
-``fit``; anything else counts in an ``<other>`` bucket. Everything is computed
-with vectorised numpy and pandas over all events at once: a million events
-encode in seconds.
+``fit``; anything else counts in an ``<other>`` bucket. A text case attribute
+with more values over the cases than ``max_values`` (a diagnosis, a product
+code) keeps up to ``max_case_values`` of them, even one a single case has, in
+one column: the value's index in the vocabulary, most frequent first.
+:meth:`~PrefixEncoder.categorical_columns` marks that column, so the boosting
+splits it into groups of values rather than one value against the rest, and
+:meth:`~PrefixEncoder.readable_value` turns a code back into text. With fewer
+values, each has its column, which loses nothing.
+Everything is computed with vectorised numpy and pandas over all events at
+once: a million events encode in seconds.
 
 Example:
     >>> import pandas as pd
@@ -69,12 +78,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from kgsentinel.detectors.events import ATTRIBUTE_PREFIX
 
-__all__ = ["OTHER", "WORKLOAD_DAYS", "PrefixEncoder", "prefix_ends"]
+__all__ = ["MAX_CASE_VALUES", "OTHER", "WORKLOAD_DAYS", "PrefixEncoder", "prefix_ends"]
 
 #: the bucket of values not in a learned vocabulary
 OTHER = "<other>"
 _NS_PER_HOUR = 3_600_000_000_000
 _NS_PER_DAY = 24 * _NS_PER_HOUR
+#: the most values a text case attribute keeps: scikit-learn's histogram boosting takes
+#: category codes 0 to 254 (its 255 bins), the last one left for <other>
+MAX_CASE_VALUES = 254
 #: the workload feature's windows (days up to a prefix's last event): cases started in the
 #: short one against the rate in the long one
 WORKLOAD_DAYS = (7.0, 90.0)
@@ -88,7 +100,9 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
     ``max_activities``, ``max_resources`` and ``max_steps`` (pairs of
     activities one directly after the other) cap the vocabularies (the most
     frequent first); a text attribute keeps at most ``max_values`` values, each
-    on at least ``min_share`` of the events having the attribute.
+    on at least ``min_share`` of the events having the attribute, and a text case
+    attribute of more values than that, at most ``max_case_values`` (its most frequent;
+    at most 254, the categories scikit-learn's histogram boosting takes with its 255 bins).
     ``workload_days``, a short and a long window in days (e.g.
     :data:`WORKLOAD_DAYS`), adds the workload feature (empty: none).
     """
@@ -104,6 +118,7 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         max_steps: int = 40,
         max_values: int = 12,
         min_share: float = 0.01,
+        max_case_values: int = MAX_CASE_VALUES,
         workload_days: Sequence[float] = (),
     ) -> None:
         self.max_activities = max_activities
@@ -111,6 +126,7 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         self.max_steps = max_steps
         self.max_values = max_values
         self.min_share = min_share
+        self.max_case_values = max_case_values
         self.workload_days = workload_days
 
     def fit(
@@ -125,6 +141,9 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         events = _Events.of(log)
         self.workload_days_ = [float(days) for days in self.workload_days]
         windows = self.workload_days_
+        if not 1 <= self.max_case_values <= MAX_CASE_VALUES:
+            raise ValueError(f"max_case_values must be between 1 and {MAX_CASE_VALUES}, "
+                             f"not {self.max_case_values!r}")  # fmt: skip
         if windows and (len(windows) != 2 or not 0 < windows[0] < windows[1]):
             raise ValueError(f"workload_days must be a short and a longer window in days, "
                              f"e.g. (7, 90), not {tuple(self.workload_days)!r}")  # fmt: skip
@@ -138,6 +157,7 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         self.categorical_: dict[str, list[str]] = {}
         self.case_numeric_: list[str] = []
         self.case_categorical_: dict[str, list[str]] = {}
+        self.case_coded_: dict[str, list[str]] = {}
         for column in (c for c in log.columns if str(c).startswith(ATTRIBUTE_PREFIX)):
             self._learn_attribute(str(column), log[column], events.case)
         self.feature_names_out_ = np.asarray(self._names(), dtype=object)
@@ -152,6 +172,10 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         once = bool((per_case <= 1).all())
         if _is_number(values):
             (self.case_numeric_ if once else self.numeric_).append(name)
+            return
+        firsts = pd.Series(values.to_numpy()[present]).groupby(case[present]).first()
+        if once and firsts.nunique() > self.max_values:
+            self.case_coded_[name] = _frequent(firsts.astype(str), self.max_case_values, 0.0)
             return
         vocabulary = _frequent(values[present].astype(str), self.max_values, self.min_share)
         if vocabulary:
@@ -176,10 +200,28 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         names += [f"case:{name}" for name in self.case_numeric_]
         for name, values in self.case_categorical_.items():
             names += [f"case:{name}={v}" for v in [*values, OTHER]]
+        names += [f"case:{name}" for name in self._case_coded()]
         if self._windows():
             short, long = (_days(days) for days in self._windows())
             names.append(f"workload:started_{short}d_vs_{long}d")
         return names
+
+    def categorical_columns(self) -> np.ndarray:
+        """Which columns hold a category's code rather than a number (a boolean mask), as
+        scikit-learn's ``HistGradientBoosting*(categorical_features=...)`` takes it."""
+        names = self.get_feature_names_out()
+        return np.isin(names, [f"case:{name}" for name in self._case_coded()])
+
+    def readable_value(self, column: int, value: float) -> Any:
+        """``value`` of ``column`` as a user reads it: the text a category's code stands
+        for (``<other>`` for a value not learned), else the number (None when unknown)."""
+        if value is None or np.isnan(value):
+            return None
+        name = str(self.get_feature_names_out()[column])
+        coded = self._case_coded().get(name.removeprefix("case:")) if name[:5] == "case:" else None
+        if coded is None:
+            return float(value)
+        return coded[int(value)] if int(value) < len(coded) else OTHER
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The names of the columns :meth:`transform` returns."""
@@ -234,6 +276,9 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
             codes = _codes(_attribute(log, name), values).astype(float)
             found = _first_known(events, np.where(codes < 0, np.nan, codes), chosen)
             blocks.append(_one_hot(np.nan_to_num(found, nan=-1).astype(np.int64), len(values) + 1))
+        for name, values in self._case_coded().items():
+            codes = _codes(_attribute(log, name), values).astype(float)
+            blocks.append(_first_known(events, np.where(codes < 0, np.nan, codes), chosen)[:, None])
         if self._windows():
             blocks.append(self._workload(log, events, chosen, context))
         matrix = np.hstack([np.asarray(b, dtype=np.float32) for b in blocks])
@@ -255,6 +300,11 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = short / (long * short_days / long_days)
         return ratio[:, None]
+
+    def _case_coded(self) -> dict[str, list[str]]:
+        """The text case attributes held as codes (none in encoders saved before them, which
+        have one column per value in ``case_categorical_``)."""
+        return getattr(self, "case_coded_", {})
 
     def _windows(self) -> list[float]:
         """The workload windows in days (none in encoders saved before the workload feature)."""

@@ -135,6 +135,9 @@ _TRUSTED_TYPES = frozenset({
     "numpy.random._mt19937.MT19937", "numpy.random.bit_generator.SeedSequence",
     "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int",
     "builtins.float", "builtins.bool", "builtins.NoneType", "builtins.slice",
+    # the boosting's category columns go through partial(sklearn...check_array): the
+    # function a partial wraps is listed on its own, so it must be trusted as well
+    "functools.partial",
 })  # fmt: skip
 
 
@@ -324,7 +327,8 @@ class OutcomeModel:
         found = []
         for row, columns in enumerate(order):
             found.append([
-                (str(names[self.explained[k]]), _number(matrix[row, self.explained[k]]),
+                (str(names[self.explained[k]]),
+                 self.encoder.readable_value(self.explained[k], matrix[row, self.explained[k]]),
                  float(effects[row, k]))
                 for k in columns if effects[row, k] != 0
             ])  # fmt: skip
@@ -351,18 +355,20 @@ def _fit(
     started = _cases_by_start(log).index
     case = pd.Series(np.arange(len(started)), index=started).reindex(ends["case"]).to_numpy()
     weights = _case_weights(case)
+    categorical = encoder.categorical_columns()
     if target == "outcome":
         assert labels is not None
         truth = labels.reindex(ends["case"]).to_numpy(dtype=int)
-        estimator = _classifier(matrix, truth, weights, case, seed)
+        estimator = _classifier(matrix, truth, weights, case, seed, categorical)
     else:
         truth = _remaining_hours(log, rows)
         followed = _followed_up(log, ends, truth, follow_up)
         if not followed.all() and len(np.unique(case[followed])) >= MIN_CASES:
             matrix, truth, case = matrix[followed], truth[followed], case[followed]
             weights = _case_weights(case)
-        estimator = _regressor(matrix, truth, weights, case, seed)
-    reference = pd.DataFrame(matrix).median().to_numpy(dtype=np.float32)
+        estimator = _regressor(matrix, truth, weights, case, seed, categorical)
+    reference = pd.DataFrame(matrix).median().to_numpy(dtype=np.float32, copy=True)
+    reference[categorical] = 0  # a category's reference is the most frequent value
     model = OutcomeModel(target=target, encoder=encoder, estimator=estimator, reference=reference,
                          explained=np.zeros(0, dtype=np.int64), card={})  # fmt: skip
     with _threads(0):
@@ -397,8 +403,9 @@ def _case_weights(case: np.ndarray) -> np.ndarray:
 
 
 def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
-                seed: int) -> Any:  # fmt: skip
-    """Gradient boosting calibrated across :data:`FOLDS` folds of whole cases, averaged."""
+                seed: int, categorical: np.ndarray | None = None) -> Any:  # fmt: skip
+    """Gradient boosting calibrated across :data:`FOLDS` folds of whole cases, averaged
+    (``categorical``: the mask of the columns holding category codes)."""
     from sklearn.calibration import CalibratedClassifierCV
 
     from kgsentinel.predict.boosting import BoostedClassifier
@@ -406,7 +413,8 @@ def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case
     folds = _case_folds(case, truth, seed)
     smallest = min(len(np.unique(case[rows])) for _, rows in folds)
     method = "isotonic" if smallest >= ISOTONIC_FROM else "sigmoid"
-    boosting = BoostedClassifier(boosting=dict(_BOOSTING), random_state=seed)
+    boosting = BoostedClassifier(boosting=dict(_BOOSTING), categorical=categorical,
+                                 random_state=seed)  # fmt: skip
     calibrated = CalibratedClassifierCV(boosting, method=method, cv=folds, ensemble=True)
     calibrated.fit(matrix, truth, sample_weight=weights)
     calibrated.cv = len(folds)  # the folds were drawn by case; only their number is kept
@@ -414,11 +422,12 @@ def _classifier(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case
 
 
 def _regressor(matrix: np.ndarray, truth: np.ndarray, weights: np.ndarray, case: np.ndarray,
-               seed: int) -> Any:  # fmt: skip
+               seed: int, categorical: np.ndarray | None = None) -> Any:  # fmt: skip
     """Gradient boosting on the hours left, minimising :data:`REMAINING_TIME_LOSS`."""
     from kgsentinel.predict.boosting import BoostedRegressor
 
-    boosting = BoostedRegressor(boosting=_regression_boosting(), random_state=seed)
+    boosting = BoostedRegressor(boosting=_regression_boosting(), categorical=categorical,
+                                random_state=seed)  # fmt: skip
     if not truth.any():  # every prefix ends its case: the Poisson loss needs some hours
         boosting.boosting = {**_BOOSTING, "loss": "squared_error"}
     return boosting.fit(matrix, truth, sample_weight=weights)
@@ -669,11 +678,6 @@ def _write_atomically(path: Path, write: Any) -> None:
         temporary = Path(folder) / path.name
         write(temporary)
         temporary.replace(path)
-
-
-def _number(value: Any) -> float | None:
-    number = float(value)
-    return None if math.isnan(number) else number
 
 
 def _json_value(value: Any) -> Any:
