@@ -497,7 +497,7 @@ def test_a_case_attribute_of_many_rare_values_is_learned_and_explained_as_text()
     log, labels = diagnosis_log()
     model = OutcomeModel.train(log, labels)
     assert model.metrics["auc"] > 0.8
-    assert model.encoder.categorical_columns().sum() == 1
+    assert model.card["category_features"] == ["case:diagnosis"]
     running = cut(newest(log), 1)
     predicted = model.predict(running)
     severe = labels.reindex(predicted["case"]).to_numpy() == 1

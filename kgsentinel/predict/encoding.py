@@ -173,10 +173,11 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         if _is_number(values):
             (self.case_numeric_ if once else self.numeric_).append(name)
             return
-        firsts = pd.Series(values.to_numpy()[present]).groupby(case[present]).first()
-        if once and firsts.nunique() > self.max_values:
-            self.case_coded_[name] = _frequent(firsts.astype(str), self.max_case_values, 0.0)
-            return
+        if once:
+            firsts = pd.Series(values.to_numpy()[present]).groupby(case[present]).first()
+            if firsts.nunique() > self.max_values:
+                self.case_coded_[name] = _frequent(firsts.astype(str), self.max_case_values, 0.0)
+                return
         vocabulary = _frequent(values[present].astype(str), self.max_values, self.min_share)
         if vocabulary:
             (self.case_categorical_ if once else self.categorical_)[name] = vocabulary
@@ -218,8 +219,8 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         if value is None or np.isnan(value):
             return None
         name = str(self.get_feature_names_out()[column])
-        coded = self._case_coded().get(name.removeprefix("case:")) if name[:5] == "case:" else None
-        if coded is None:
+        coded = self._case_coded().get(name.removeprefix("case:"))
+        if coded is None or not name.startswith("case:"):
             return float(value)
         return coded[int(value)] if int(value) < len(coded) else OTHER
 

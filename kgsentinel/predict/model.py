@@ -609,6 +609,8 @@ def _card(model: OutcomeModel, cases: pd.Series, train: pd.Index, test: pd.Index
         "cases": {"train": len(train), "test": len(test), "all": len(cases)},
         "features": [str(names[k]) for k in used],
         "dropped_features": [str(name) for k, name in enumerate(names) if k not in set(used)],
+        "category_features": [str(names[k]) for k in used
+                              if model.encoder.categorical_columns()[k]],
         "explained_features": [str(names[k]) for k in model.explained],
         "metrics": metrics,
         "parameters": parameters,
