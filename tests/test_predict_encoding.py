@@ -222,7 +222,7 @@ def test_workload_is_off_by_default_and_its_windows_are_checked(small: pd.DataFr
 
 
 def test_a_text_case_attribute_is_one_category_column_of_many_values() -> None:
-    """Like a diagnosis code: 300 values, most on one case, all kept (up to 254) in one column."""
+    """Like a diagnosis code: 300 values, two cases each, 254 of them kept in one column."""
     rows = [(str(i), "Open", f"2026-01-01T00:{i % 60:02d}Z", "ann", None, None, f"D{i % 300}")
             for i in range(600)]  # fmt: skip
     log = as_event_log(table(rows))
