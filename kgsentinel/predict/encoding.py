@@ -213,14 +213,14 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
         names = self.get_feature_names_out()
         return np.isin(names, [f"case:{name}" for name in self._case_coded()])
 
-    def readable_value(self, column: int, value: float) -> Any:
-        """``value`` of ``column`` as a user reads it: the text a category's code stands
-        for (``<other>`` for a value not learned), else the number (None when unknown)."""
+    def readable_value(self, feature: str, value: float) -> Any:
+        """``value`` of the column named ``feature`` as a user reads it: the text a
+        category's code stands for (``<other>`` for a value not learned), else the number
+        (None when unknown)."""
         if value is None or np.isnan(value):
             return None
-        name = str(self.get_feature_names_out()[column])
-        coded = self._case_coded().get(name.removeprefix("case:"))
-        if coded is None or not name.startswith("case:"):
+        coded = self._case_coded().get(feature.removeprefix("case:"))
+        if coded is None or not feature.startswith("case:"):
             return float(value)
         return coded[int(value)] if int(value) < len(coded) else OTHER
 
@@ -274,12 +274,10 @@ class PrefixEncoder(TransformerMixin, BaseEstimator):
             values = pd.to_numeric(_attribute(log, name), errors="coerce").to_numpy(float)
             blocks.append(_first_known(events, values, chosen)[:, None])
         for name, values in self.case_categorical_.items():
-            codes = _codes(_attribute(log, name), values).astype(float)
-            found = _first_known(events, np.where(codes < 0, np.nan, codes), chosen)
+            found = _first_code(events, _attribute(log, name), values, chosen)
             blocks.append(_one_hot(np.nan_to_num(found, nan=-1).astype(np.int64), len(values) + 1))
         for name, values in self._case_coded().items():
-            codes = _codes(_attribute(log, name), values).astype(float)
-            blocks.append(_first_known(events, np.where(codes < 0, np.nan, codes), chosen)[:, None])
+            blocks.append(_first_code(events, _attribute(log, name), values, chosen)[:, None])
         if self._windows():
             blocks.append(self._workload(log, events, chosen, context))
         matrix = np.hstack([np.asarray(b, dtype=np.float32) for b in blocks])
@@ -489,6 +487,14 @@ def _first_known(events: _Events, values: np.ndarray, rows: np.ndarray) -> np.nd
     firsts = pd.Series(index).groupby(events.case, sort=False).min().to_numpy()
     first = firsts[events.case[rows]]
     return np.where(first <= rows, np.append(values, np.nan)[first], np.nan)
+
+
+def _first_code(events: _Events, values: pd.Series, vocabulary: list[str],
+                rows: np.ndarray) -> np.ndarray:  # fmt: skip
+    """The code (:func:`_codes`) of each case's first value, where it is at or before each
+    of ``rows`` (NaN before)."""
+    codes = _codes(values, vocabulary).astype(float)
+    return _first_known(events, np.where(codes < 0, np.nan, codes), rows)
 
 
 def _codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:

@@ -320,19 +320,17 @@ class OutcomeModel:
         return np.clip(predicted, 0.0, None)
 
     def _contributions(self, matrix: np.ndarray, values: np.ndarray) -> list[list[tuple]]:
-        """The top features of each row: (name, value, change from its median), largest first."""
-        names = self.encoder.get_feature_names_out()
+        """The top features of each row: (name, value, change from its reference), largest
+        first."""
+        names = [str(name) for name in self.encoder.get_feature_names_out()[self.explained]]
         effects = _effects(self._value, matrix, values, self.reference, self.explained)
         order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :TOP_FEATURES]
-        found = []
-        for row, columns in enumerate(order):
-            found.append([
-                (str(names[self.explained[k]]),
-                 self.encoder.readable_value(self.explained[k], matrix[row, self.explained[k]]),
-                 float(effects[row, k]))
-                for k in columns if effects[row, k] != 0
-            ])  # fmt: skip
-        return found
+        read = self.encoder.readable_value
+        return [
+            [(names[k], read(names[k], matrix[row, self.explained[k]]), float(effects[row, k]))
+             for k in columns if effects[row, k] != 0]
+            for row, columns in enumerate(order)
+        ]  # fmt: skip
 
 
 def _fit(
@@ -600,6 +598,7 @@ def _card(model: OutcomeModel, cases: pd.Series, train: pd.Index, test: pd.Index
     import kgsentinel
 
     names = model.encoder.get_feature_names_out()
+    categories = model.encoder.categorical_columns()
     used = _used_columns(model.estimator)
     return {
         "target": model.target,
@@ -609,8 +608,7 @@ def _card(model: OutcomeModel, cases: pd.Series, train: pd.Index, test: pd.Index
         "cases": {"train": len(train), "test": len(test), "all": len(cases)},
         "features": [str(names[k]) for k in used],
         "dropped_features": [str(name) for k, name in enumerate(names) if k not in set(used)],
-        "category_features": [str(names[k]) for k in used
-                              if model.encoder.categorical_columns()[k]],
+        "category_features": [str(names[k]) for k in used if categories[k]],
         "explained_features": [str(names[k]) for k in model.explained],
         "metrics": metrics,
         "parameters": parameters,
